@@ -1,0 +1,59 @@
+using System.Numerics;
+
+namespace Podvisor.Kvm;
+
+/// <summary>One bit per guest page of a memory slot, as KVM_GET_DIRTY_LOG returns it.</summary>
+public sealed class DirtyBitmap
+{
+    public DirtyBitmap(ulong pageCount)
+    {
+        PageCount = pageCount;
+        Words = new ulong[(pageCount + 63) / 64];
+    }
+
+    public ulong PageCount { get; }
+
+    /// <summary>The bitmap words; bit i of word w is page w*64+i of the slot.</summary>
+    public ulong[] Words { get; }
+
+    public bool IsDirty(ulong page)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(page, PageCount);
+        return (Words[page / 64] >> (int)(page % 64) & 1) != 0;
+    }
+
+    public void MarkDirty(ulong page)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(page, PageCount);
+        Words[page / 64] |= 1UL << (int)(page % 64);
+    }
+
+    public ulong CountDirty()
+    {
+        ulong n = 0;
+        foreach (ulong w in Words) n += (ulong)BitOperations.PopCount(w);
+        return n;
+    }
+
+    /// <summary>The dirty page numbers in ascending order.</summary>
+    public IEnumerable<ulong> DirtyPages()
+    {
+        for (int w = 0; w < Words.Length; w++)
+        {
+            ulong bits = Words[w];
+            while (bits != 0)
+            {
+                int b = BitOperations.TrailingZeroCount(bits);
+                yield return (ulong)w * 64 + (ulong)b;
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    /// <summary>ORs another bitmap of the same slot into this one (KVM's log with the VMM's own writes).</summary>
+    public void UnionWith(DirtyBitmap other)
+    {
+        if (other.PageCount != PageCount) throw new ArgumentException("bitmaps cover different page counts", nameof(other));
+        for (int i = 0; i < Words.Length; i++) Words[i] |= other.Words[i];
+    }
+}

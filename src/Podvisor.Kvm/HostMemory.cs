@@ -1,0 +1,77 @@
+using Tmds.Linux;
+
+namespace Podvisor.Kvm;
+
+/// <summary>
+/// An anonymous private mapping that backs guest RAM. The mapping is the only way the rest of the VMM
+/// reaches it: every access is bounds-checked against the mapping, so no guest-supplied offset can reach
+/// other host memory.
+/// </summary>
+public sealed unsafe class HostMemory : IDisposable
+{
+    private byte* _base;
+
+    public HostMemory(ulong size)
+    {
+        if (size == 0 || size % (ulong)Environment.SystemPageSize != 0)
+            throw new ArgumentException($"size must be a non-zero multiple of the page size, got {size}", nameof(size));
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected. MAP_NORESERVE: guest RAM is
+        // accounted by the pod's limits, not by overcommit heuristics.
+        void* p = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE,
+            LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+        if (p == (void*)-1) throw new KvmException("mmap", LibC.errno, $"{size} bytes of guest memory");
+        _base = (byte*)p;
+        Size = size;
+    }
+
+    public ulong Size { get; }
+
+    /// <summary>The host virtual address of the first byte, as KVM_SET_USER_MEMORY_REGION wants it.</summary>
+    public ulong HostAddress
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_base == null, this);
+            return (ulong)_base;
+        }
+    }
+
+    /// <summary>A view of [offset, offset+length); throws if any byte lies outside the mapping.</summary>
+    public Span<byte> GetSpan(ulong offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        if (length < 0 || offset > Size || (ulong)length > Size - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[0x{offset:x}, +0x{length:x}) is outside 0x{Size:x} bytes of memory");
+        // SAFETY: the range was checked to lie inside the live mapping above.
+        return new Span<byte>(_base + offset, length);
+    }
+
+    public void Write(ulong offset, ReadOnlySpan<byte> data) => data.CopyTo(GetSpan(offset, data.Length));
+
+    public void Read(ulong offset, Span<byte> destination) => GetSpan(offset, destination.Length).CopyTo(destination);
+
+    public T ReadValue<T>(ulong offset) where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Read<T>(GetSpan(offset, sizeof(T)));
+
+    public void WriteValue<T>(ulong offset, T value) where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Write(GetSpan(offset, sizeof(T)), in value);
+
+    /// <summary>Returns the pages' memory to the host (madvise DONTNEED); they read as zero afterwards.</summary>
+    public void Discard(ulong offset, ulong length)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        ulong page = (ulong)Environment.SystemPageSize;
+        if (offset % page != 0 || length % page != 0 || offset > Size || length > Size - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), "discard range must be page aligned and inside the mapping");
+        // SAFETY: page-aligned range inside our own mapping.
+        if (LibC.madvise(_base + offset, (size_t)length, LibC.MADV_DONTNEED) != 0) throw new KvmException("madvise", LibC.errno);
+    }
+
+    public void Dispose()
+    {
+        if (_base == null) return;
+        // SAFETY: unmaps exactly the mapping created in the constructor, once.
+        LibC.munmap(_base, (size_t)Size);
+        _base = null;
+    }
+}

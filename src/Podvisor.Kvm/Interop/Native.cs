@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+
+namespace Podvisor.Kvm.Interop;
+
+/// <summary>
+/// The ioctl and syscall surface. Every call turns -1 into a <see cref="KvmException"/> naming the
+/// request, and keeps the descriptor alive (DangerousAddRef) for the length of the call so a concurrent
+/// Dispose cannot close it, or let the number be reused, mid-ioctl.
+/// </summary>
+internal static unsafe class Native
+{
+    public const int SysGettid = 186, SysTgkill = 234;
+
+    public static int Ioctl(KvmFileDescriptor fd, uint request, void* arg)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            // SAFETY: arg points at a buffer at least as large as the request's encoded size (callers
+            // pass a pinned struct or a buffer they sized for the variable-length part).
+            int rc = LibC.ioctl(fd.Fd, unchecked((int)request), arg);
+            if (rc < 0) throw new KvmException(KvmIoctls.NameOf(request), LibC.errno);
+            return rc;
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    public static int Ioctl(KvmFileDescriptor fd, uint request, ulong arg) => Ioctl(fd, request, (void*)arg);
+
+    /// <summary>KVM_RUN: EINTR is a normal outcome (a kick), reported instead of thrown.</summary>
+    public static int IoctlAllowInterrupt(KvmFileDescriptor fd, uint request, out bool interrupted)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            int rc = LibC.ioctl(fd.Fd, unchecked((int)request), (void*)null);
+            interrupted = false;
+            if (rc >= 0) return rc;
+            int errno = LibC.errno;
+            if (errno == Errnos.EINTR || errno == Errnos.EAGAIN)
+            {
+                interrupted = true;
+                return 0;
+            }
+            throw new KvmException(KvmIoctls.NameOf(request), errno);
+        }
+        finally
+        {
+            if (added) fd.DangerousRelease();
+        }
+    }
+
+    public static KvmFileDescriptor Open(string path, int flags)
+    {
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            // SAFETY: p is a NUL-terminated path that outlives the call.
+            int fd = LibC.open(p, flags, 0);
+            if (fd < 0) throw new KvmException($"open({path})", LibC.errno);
+            return new KvmFileDescriptor(fd);
+        }
+    }
+
+    public static int GetTid() => (int)(long)LibC.syscall(SysGettid);
+
+    public static void Tgkill(int pid, int tid, int signal)
+    {
+        long rc = (long)LibC.syscall(SysTgkill, pid, tid, signal);
+        if (rc < 0) throw new KvmException("tgkill", LibC.errno);
+    }
+}

@@ -1,0 +1,97 @@
+using Iced.Intel;
+using Podvisor.Kvm.Tests.Guests;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Podvisor.Kvm.Tests;
+
+/// <summary>KVM's dirty log reports every page the guest wrote and no page it did not touch.</summary>
+[Trait("Category", "Kvm")]
+public sealed class DirtyLogTests
+{
+    // Pages the guest writes in round one and round two (page numbers; 4 KiB pages).
+    private static readonly ulong[] RoundOne = [0x10, 0x11, 0x23, 0x40, 0x7f];
+    private static readonly ulong[] RoundTwo = [0x24, 0x50];
+
+    // Long-mode paging structures get accessed/dirty bits written by the page walker: allowed extras.
+    private static readonly ulong[] PageTablePages =
+        [TestGuest.Pml4Address / 4096, TestGuest.PdptAddress / 4096, TestGuest.PdAddress / 4096];
+
+    private static void WritePages(Assembler a, ulong[] pages, byte donePort)
+    {
+        foreach (ulong page in pages)
+        {
+            a.mov(__dword_ptr[(long)(page * 4096 + 0x10)], (int)page);
+        }
+        a.@out(donePort, al);
+    }
+
+    private static TestGuest StartGuest(bool manualProtect) => new(GuestMode.Long, a =>
+    {
+        WritePages(a, RoundOne, 0x10);
+        WritePages(a, RoundTwo, 0x11);
+        a.hlt();
+    }, slotFlags: MemorySlotFlags.LogDirtyPages, beforeVcpu: vm =>
+    {
+        if (manualProtect) vm.EnableManualDirtyLogProtection();
+    });
+
+    private static void AssertDirtyExactly(DirtyBitmap log, ulong[] written)
+    {
+        var dirty = log.DirtyPages().ToHashSet();
+        foreach (ulong page in written) Assert.True(dirty.Contains(page), $"page 0x{page:x} was written but is not in the dirty log");
+        var unexpected = dirty.Except(written).Except(PageTablePages).ToList();
+        Assert.True(unexpected.Count == 0, $"pages never written are in the dirty log: {string.Join(", ", unexpected.Select(p => $"0x{p:x}"))}");
+    }
+
+    private static void RunToPort(TestGuest guest, byte port)
+    {
+        string exit = guest.RunUntilExit(e => e.Reason == VcpuExitReason.Io ? $"io {e.Io.Port:x}" : e.ToString());
+        Assert.Equal($"io {port:x}", exit);
+    }
+
+    [Fact]
+    public void GetDirtyLogReportsWrittenPagesAndClearsThem()
+    {
+        using var guest = StartGuest(manualProtect: false);
+        guest.Vm.GetDirtyLog(0); // drop the pages the host itself wrote while setting up
+
+        RunToPort(guest, 0x10);
+        AssertDirtyExactly(guest.Vm.GetDirtyLog(0), RoundOne);
+
+        RunToPort(guest, 0x11);
+        var second = guest.Vm.GetDirtyLog(0);
+        AssertDirtyExactly(second, RoundTwo);
+        Assert.DoesNotContain(RoundOne[0], second.DirtyPages());
+
+        Assert.Equal(0x50u, guest.Memory.ReadValue<uint>(0x50 * 4096 + 0x10));
+    }
+
+    [Fact]
+    public void ManualProtectKeepsPagesUntilCleared()
+    {
+        using var guest = StartGuest(manualProtect: true);
+        var initial = guest.Vm.GetDirtyLog(0);
+        guest.Vm.ClearDirtyLog(0, initial);
+
+        RunToPort(guest, 0x10);
+        var first = guest.Vm.GetDirtyLog(0);
+        AssertDirtyExactly(first, RoundOne);
+
+        // Not cleared yet: a second read still reports round one.
+        var again = guest.Vm.GetDirtyLog(0);
+        Assert.Equal(first.Words, again.Words);
+
+        guest.Vm.ClearDirtyLog(0, again);
+        RunToPort(guest, 0x11);
+        AssertDirtyExactly(guest.Vm.GetDirtyLog(0), RoundTwo);
+    }
+
+    [Fact]
+    public void DirtyLogOfASlotWithoutLoggingIsRefused()
+    {
+        using var guest = new TestGuest(GuestMode.Real, a => a.hlt());
+        var e = Assert.Throws<KvmException>(() => guest.Vm.GetDirtyLog(0));
+        Assert.Equal("KVM_GET_DIRTY_LOG", e.Operation);
+        Assert.Equal(Errnos.ENOENT, e.Errno);
+    }
+}
