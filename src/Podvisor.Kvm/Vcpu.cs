@@ -206,7 +206,7 @@ public sealed unsafe class Vcpu : IDisposable
 
     public void SetCpuid(ReadOnlySpan<KvmCpuidEntry2> entries) => CpuidBuffer.Set(Handle, KvmIoctls.SetCpuid2, entries);
 
-    public KvmCpuidEntry2[] GetCpuid() => CpuidBuffer.Query(Handle, KvmIoctls.GetCpuid2);
+    public KvmCpuidEntry2[] GetCpuid() => CpuidBuffer.QueryVcpu(Handle, KvmIoctls.GetCpuid2);
 
     /// <summary>KVM_GET_TSC_KHZ: the guest TSC frequency.</summary>
     public int GetTscKhz() => Native.Ioctl(Handle, KvmIoctls.GetTscKhz, 0);

@@ -12,9 +12,11 @@ public sealed class DirtyLogTests
     private static readonly ulong[] RoundOne = [0x10, 0x11, 0x23, 0x40, 0x7f];
     private static readonly ulong[] RoundTwo = [0x24, 0x50];
 
-    // Long-mode paging structures get accessed/dirty bits written by the page walker: allowed extras.
-    private static readonly ulong[] PageTablePages =
-        [TestGuest.Pml4Address / 4096, TestGuest.PdptAddress / 4096, TestGuest.PdAddress / 4096];
+    // Pages the guest touches without writing: its page tables (the page walker sets accessed/dirty
+    // bits in them) and its code page (kvm_amd nested under QEMU TCG reports the fetched code page dirty;
+    // kvm_pvm does not). Anything else in the log was never touched and fails the test.
+    private static readonly ulong[] TouchedPages =
+        [TestGuest.CodeAddress / 4096, TestGuest.Pml4Address / 4096, TestGuest.PdptAddress / 4096, TestGuest.PdAddress / 4096];
 
     private static void WritePages(Assembler a, ulong[] pages, byte donePort)
     {
@@ -39,7 +41,7 @@ public sealed class DirtyLogTests
     {
         var dirty = log.DirtyPages().ToHashSet();
         foreach (ulong page in written) Assert.True(dirty.Contains(page), $"page 0x{page:x} was written but is not in the dirty log");
-        var unexpected = dirty.Except(written).Except(PageTablePages).ToList();
+        var unexpected = dirty.Except(written).Except(TouchedPages).ToList();
         Assert.True(unexpected.Count == 0, $"pages never written are in the dirty log: {string.Join(", ", unexpected.Select(p => $"0x{p:x}"))}");
     }
 
