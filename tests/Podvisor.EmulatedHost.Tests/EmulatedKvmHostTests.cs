@@ -64,7 +64,8 @@ public sealed class EmulatedKvmHostTests(EmulatedHostFixture fixture) : IClassFi
     [Fact]
     public async Task HostFilesystemOutsideTheSharesIsReadOnlyFromTheHostsView()
     {
-        string marker = Path.Combine(Path.GetTempPath(), $"podvisor-not-shared-{Guid.NewGuid():N}");
+        // /var/tmp is part of this machine's root filesystem (unlike /tmp, which L1 mounts as its own tmpfs).
+        string marker = $"/var/tmp/podvisor-not-shared-{Guid.NewGuid():N}";
         var (rc, _, _) = await Run(fixture.Host, $"echo x > {marker} && test -f {marker}");
         Assert.Equal(0, rc);                      // writes land in L1's tmpfs overlay…
         Assert.False(File.Exists(marker));        // …and never reach this machine

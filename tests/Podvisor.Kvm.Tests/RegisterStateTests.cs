@@ -175,6 +175,15 @@ public sealed class RegisterStateTests
     }
 
     [Fact]
+    public void CpuidOfAFreshVcpuIsEmpty()
+    {
+        using var kvm = Kvm.Open();
+        using var vm = kvm.CreateVm();
+        using var vcpu = vm.CreateVcpu(0);
+        Assert.Empty(vcpu.GetCpuid());
+    }
+
+    [Fact]
     public void LapicMpStateEventsAndDebugRegistersRoundTrip()
     {
         using var guest = new TestGuest(GuestMode.Long, a => a.hlt(), irqchip: true);

@@ -33,29 +33,44 @@ internal static unsafe class CpuidBuffer
     }
 
     /// <summary>
-    /// KVM_GET_CPUID2. Kernels before 6.3 write nent back only on failure, so asking with nent = 0 (E2BIG,
-    /// nent = the vCPU's count) and then with exactly that room is the one way that is right everywhere.
+    /// KVM_GET_CPUID2. Kernels before 6.3 never report the vCPU's entry count (nent is written back
+    /// neither with E2BIG nor on success), so we search for the smallest room the kernel accepts: that is
+    /// the count on every kernel. E2BIG exactly when the room is too small, so the search is exact.
     /// </summary>
     public static KvmCpuidEntry2[] QueryVcpu(KvmFileDescriptor fd, uint request)
     {
-        uint* header = stackalloc uint[2];
-        header[0] = 0;
-        try
+        if (TryGet(fd, request, 0, out _)) return [];                 // no CPUID set on this vCPU
+        int tooSmall = 0, enough = MaxEntries;
+        if (!TryGet(fd, request, enough, out _))
+            throw new KvmException("KVM_GET_CPUID2", Errnos.E2BIG, $"the vCPU has more than {MaxEntries} CPUID entries");
+        while (enough - tooSmall > 1)
         {
-            // SAFETY: an 8-byte header with nent = 0: the kernel writes no entries.
-            Native.Ioctl(fd, request, header);
-            return [];                                   // no CPUID has been set on this vCPU
+            int mid = (tooSmall + enough) / 2;
+            if (TryGet(fd, request, mid, out _)) enough = mid;
+            else tooSmall = mid;
         }
-        catch (KvmException e) when (e.Errno == Errnos.E2BIG) { }
+        TryGet(fd, request, enough, out var entries);
+        return entries;
+    }
 
-        int count = (int)header[0];
-        var buffer = new byte[HeaderSize + count * sizeof(KvmCpuidEntry2)];
+    private static bool TryGet(KvmFileDescriptor fd, uint request, int capacity, out KvmCpuidEntry2[] entries)
+    {
+        var buffer = new byte[HeaderSize + capacity * sizeof(KvmCpuidEntry2)];
         fixed (byte* p = buffer)
         {
-            *(uint*)p = (uint)count;
-            // SAFETY: the buffer holds the header plus the `count` entries the kernel asked room for.
-            Native.Ioctl(fd, request, p);
-            return new ReadOnlySpan<KvmCpuidEntry2>(p + HeaderSize, count).ToArray();
+            *(uint*)p = (uint)capacity;
+            try
+            {
+                // SAFETY: the buffer holds the header plus `capacity` entries, as nent tells the kernel.
+                Native.Ioctl(fd, request, p);
+            }
+            catch (KvmException e) when (e.Errno == Errnos.E2BIG)
+            {
+                entries = [];
+                return false;
+            }
+            entries = new ReadOnlySpan<KvmCpuidEntry2>(p + HeaderSize, capacity).ToArray();
+            return true;
         }
     }
 
