@@ -38,6 +38,8 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
     {
         string cache = cacheDirectory ?? DefaultCacheDirectory;
         Directory.CreateDirectory(cache);
+        // One builder at a time, across threads and processes (test classes and tools boot hosts in parallel).
+        await using var buildLock = await AcquireLockAsync(Path.Combine(cache, ".lock"), cancellationToken);
         string package = await FindKernelPackageAsync(cancellationToken);
         string version = package["linux-image-".Length..];
         string dir = Path.Combine(cache, version);
@@ -81,6 +83,23 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
             File.Move(partial, initrd, overwrite: true);
         }
         return new L1Assets(kernel, initrd, version);
+    }
+
+    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
+        while (true)
+        {
+            try
+            {
+                // FileShare.None takes an exclusive flock on Linux; it is released when the stream closes.
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200, cancellationToken);
+            }
+        }
     }
 
     internal static void WriteInitramfs(Stream output, string initScript, IReadOnlyList<string> modules, string modulesDir)
