@@ -239,7 +239,9 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
             if (key is "PWD" or "OLDPWD" or "SHLVL" or "_" || !IsShellName(key)) continue;
             script.Append("export ").Append(key).Append('=').Append(Quote(value)).Append('\n');
         }
-        script.Append("cd ").Append(Quote(workingDirectory)).Append(" || exit 126\n");
+        script.Append("cd ").Append(Quote(workingDirectory)).Append(" || { echo ")
+            .Append(Quote($"podvisor: {workingDirectory} is not visible inside the emulated KVM host"))
+            .Append(" >&2; exit 126; }\n");
         script.Append("exec");
         foreach (string arg in command) script.Append(' ').Append(Quote(arg));
         script.Append('\n');

@@ -19,7 +19,7 @@ if mount -t overlay -o lowerdir=/ro,upperdir=/rw/upper,workdir=/rw/work overlay 
 else log "overlay failed, using the read-only root"; R=/ro; fi
 mount -t proc proc $R/proc; mount -t sysfs sys $R/sys; mount -t devtmpfs dev $R/dev
 mkdir -p $R/dev/pts $R/dev/shm; mount -t devpts devpts $R/dev/pts; mount -t tmpfs tmpfs $R/dev/shm
-mount -t tmpfs tmpfs $R/tmp; mount -t tmpfs tmpfs $R/run
+mount -t tmpfs tmpfs $R/run
 mkdir -p $R/l1ctl; mount --bind /ctl $R/l1ctl
 i=0
 while read -r path; do

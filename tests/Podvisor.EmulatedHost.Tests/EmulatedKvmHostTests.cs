@@ -52,6 +52,30 @@ public sealed class EmulatedKvmHostTests(EmulatedHostFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task JobsRunInTheCallersDirectoryEvenWhenItIsNotShared()
+    {
+        string unshared = Directory.CreateTempSubdirectory("podvisor-eh-cwd-").FullName;
+        try
+        {
+            var (rc, output, error) = await Run(fixture.Host, "pwd", cwd: unshared);
+            Assert.True(rc == 0, error);
+            Assert.Equal(unshared + "\n", output);
+        }
+        finally
+        {
+            Directory.Delete(unshared);
+        }
+    }
+
+    [Fact]
+    public async Task MissingWorkingDirectoryIsExplained()
+    {
+        var (rc, _, error) = await Run(fixture.Host, "true", cwd: "/nonexistent/podvisor-dir");
+        Assert.Equal(126, rc);
+        Assert.Contains("/nonexistent/podvisor-dir is not visible inside the emulated KVM host", error);
+    }
+
+    [Fact]
     public async Task SharedDirectoryIsWritableBothWays()
     {
         await File.WriteAllTextAsync(Path.Combine(fixture.SharedDirectory, "from-host"), "hello", TestContext.Current.CancellationToken);
@@ -64,8 +88,7 @@ public sealed class EmulatedKvmHostTests(EmulatedHostFixture fixture) : IClassFi
     [Fact]
     public async Task HostFilesystemOutsideTheSharesIsReadOnlyFromTheHostsView()
     {
-        // /var/tmp is part of this machine's root filesystem (unlike /tmp, which L1 mounts as its own tmpfs).
-        string marker = $"/var/tmp/podvisor-not-shared-{Guid.NewGuid():N}";
+        string marker = Path.Combine(Path.GetTempPath(), $"podvisor-not-shared-{Guid.NewGuid():N}");
         var (rc, _, _) = await Run(fixture.Host, $"echo x > {marker} && test -f {marker}");
         Assert.Equal(0, rc);                      // writes land in L1's tmpfs overlay…
         Assert.False(File.Exists(marker));        // …and never reach this machine
