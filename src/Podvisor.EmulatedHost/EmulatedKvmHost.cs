@@ -87,7 +87,7 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
             "-accel", "tcg,thread=multi", "-cpu", "max", "-m", options.MemoryMiB.ToString(), "-smp", options.Cpus.ToString(),
             "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", $"file:{Path.Combine(state, "serial.log")}",
-            "-kernel", assets.Kernel, "-initrd", assets.Initrd, "-append", "console=ttyS0 quiet panic=-1",
+            "-kernel", assets.Kernel, "-initrd", assets.Initrd, "-append", "console=ttyS0 loglevel=4 panic=-1",
             // This machine's root, read-only; multidevs=remap because / spans several filesystems.
             "-fsdev", "local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap",
             "-device", "virtio-9p-pci,fsdev=fsroot,mount_tag=hostfs",

@@ -216,22 +216,9 @@ public sealed unsafe class Vcpu : IDisposable
     /// <summary>KVM_KVMCLOCK_CTRL: tells the guest it was paused, so its soft-lockup watchdog stays quiet.</summary>
     public void NotifyPaused() => Native.Ioctl(Handle, KvmIoctls.KvmclockCtrl, 0);
 
-    private T Get<T>(uint request) where T : unmanaged
-    {
-        T value;
-        // SAFETY: pointer to a local of the request's encoded size.
-        Native.Ioctl(Handle, request, &value);
-        return value;
-    }
+    private T Get<T>(uint request) where T : unmanaged => Native.Get<T>(Handle, request);
 
-    private void Set<T>(uint request, in T value) where T : unmanaged
-    {
-        fixed (T* p = &value)
-        {
-            // SAFETY: pointer to a caller-provided value of the request's encoded size.
-            Native.Ioctl(Handle, request, p);
-        }
-    }
+    private void Set<T>(uint request, in T value) where T : unmanaged => Native.Set(Handle, request, value);
 
     public void Dispose()
     {

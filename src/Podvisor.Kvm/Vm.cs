@@ -40,8 +40,7 @@ public sealed unsafe class Vm : IDisposable
         if (args.Length > 4) throw new ArgumentException("KVM_ENABLE_CAP takes at most 4 arguments", nameof(args));
         var cap = new KvmEnableCap { Cap = (uint)capability };
         for (int i = 0; i < args.Length; i++) cap.Args[i] = args[i];
-        // SAFETY: pointer to a local struct of the request's size.
-        Native.Ioctl(Handle, KvmIoctls.EnableCap, &cap);
+        Native.Set(Handle, KvmIoctls.EnableCap, cap);
     }
 
     /// <summary>The slots currently installed, by slot number.</summary>
@@ -150,11 +149,7 @@ public sealed unsafe class Vm : IDisposable
     public void SetTssAddress(uint guestAddress) => Native.Ioctl(Handle, KvmIoctls.SetTssAddr, guestAddress);
 
     /// <summary>KVM_SET_IDENTITY_MAP_ADDR: one page for the EPT identity map on Intel.</summary>
-    public void SetIdentityMapAddress(ulong guestAddress)
-    {
-        // SAFETY: pointer to a local u64.
-        Native.Ioctl(Handle, KvmIoctls.SetIdentityMapAddr, &guestAddress);
-    }
+    public void SetIdentityMapAddress(ulong guestAddress) => Native.Set(Handle, KvmIoctls.SetIdentityMapAddr, guestAddress);
 
     /// <summary>KVM_CREATE_IRQCHIP: in-kernel PIC pair, IOAPIC and per-vCPU local APICs.</summary>
     public void CreateIrqchip() => Native.Ioctl(Handle, KvmIoctls.CreateIrqchip, 0);
@@ -162,51 +157,27 @@ public sealed unsafe class Vm : IDisposable
     public KvmIrqchip GetIrqchip(uint chipId)
     {
         var chip = new KvmIrqchip { ChipId = chipId };
-        // SAFETY: pointer to a local struct of the request's size.
+        // SAFETY: pointer to a local struct of the request's size (chip_id in, state out).
         Native.Ioctl(Handle, KvmIoctls.GetIrqchip, &chip);
         return chip;
     }
 
-    public void SetIrqchip(in KvmIrqchip chip)
-    {
-        fixed (KvmIrqchip* p = &chip)
-        {
-            // SAFETY: pointer to a caller-provided struct of the request's size.
-            Native.Ioctl(Handle, KvmIoctls.SetIrqchip, p);
-        }
-    }
+    public void SetIrqchip(in KvmIrqchip chip) => Native.Set(Handle, KvmIoctls.SetIrqchip, chip);
 
     /// <summary>KVM_CREATE_PIT2: in-kernel 8254 timer.</summary>
     public void CreatePit2(uint flags = KvmPitConfig.FlagSpeakerDummy)
     {
-        var config = new KvmPitConfig { Flags = flags };
-        // SAFETY: pointer to a local struct of the request's size.
-        Native.Ioctl(Handle, KvmIoctls.CreatePit2, &config);
+        Native.Set(Handle, KvmIoctls.CreatePit2, new KvmPitConfig { Flags = flags });
     }
 
-    public KvmPitState2 GetPit2()
-    {
-        KvmPitState2 state;
-        // SAFETY: pointer to a local struct the kernel fills.
-        Native.Ioctl(Handle, KvmIoctls.GetPit2, &state);
-        return state;
-    }
+    public KvmPitState2 GetPit2() => Native.Get<KvmPitState2>(Handle, KvmIoctls.GetPit2);
 
-    public void SetPit2(in KvmPitState2 state)
-    {
-        fixed (KvmPitState2* p = &state)
-        {
-            // SAFETY: pointer to a caller-provided struct of the request's size.
-            Native.Ioctl(Handle, KvmIoctls.SetPit2, p);
-        }
-    }
+    public void SetPit2(in KvmPitState2 state) => Native.Set(Handle, KvmIoctls.SetPit2, state);
 
     /// <summary>KVM_IRQ_LINE: drives a GSI's level (edge-triggered lines: raise then lower).</summary>
     public void SetIrqLine(uint gsi, bool level)
     {
-        var irq = new KvmIrqLevel { Irq = gsi, Level = level ? 1u : 0u };
-        // SAFETY: pointer to a local struct.
-        Native.Ioctl(Handle, KvmIoctls.IrqLine, &irq);
+        Native.Set(Handle, KvmIoctls.IrqLine, new KvmIrqLevel { Irq = gsi, Level = level ? 1u : 0u });
     }
 
     /// <summary>KVM_SET_GSI_ROUTING: replaces the whole GSI routing table.</summary>
@@ -230,9 +201,7 @@ public sealed unsafe class Vm : IDisposable
 
     private void Irqfd(EventFd eventFd, uint gsi, uint flags)
     {
-        var irqfd = new KvmIrqfd { Fd = (uint)eventFd.Handle.Fd, Gsi = gsi, Flags = flags };
-        // SAFETY: pointer to a local struct.
-        Native.Ioctl(Handle, KvmIoctls.Irqfd, &irqfd);
+        Native.Set(Handle, KvmIoctls.Irqfd, new KvmIrqfd { Fd = (uint)eventFd.Handle.Fd, Gsi = gsi, Flags = flags });
     }
 
     /// <summary>
@@ -256,28 +225,14 @@ public sealed unsafe class Vm : IDisposable
             Flags = (pio ? KvmIoeventfd.FlagPio : 0) | (datamatch.HasValue ? KvmIoeventfd.FlagDatamatch : 0)
                 | (deassign ? KvmIoeventfd.FlagDeassign : 0),
         };
-        // SAFETY: pointer to a local struct.
-        Native.Ioctl(Handle, KvmIoctls.Ioeventfd, &ioeventfd);
+        Native.Set(Handle, KvmIoctls.Ioeventfd, ioeventfd);
     }
 
     /// <summary>KVM_GET_CLOCK: the guest's kvmclock (ns) — saved on the migration source.</summary>
-    public KvmClockData GetClock()
-    {
-        KvmClockData data;
-        // SAFETY: pointer to a local struct the kernel fills.
-        Native.Ioctl(Handle, KvmIoctls.GetClock, &data);
-        return data;
-    }
+    public KvmClockData GetClock() => Native.Get<KvmClockData>(Handle, KvmIoctls.GetClock);
 
     /// <summary>KVM_SET_CLOCK — restored on the migration target.</summary>
-    public void SetClock(in KvmClockData data)
-    {
-        fixed (KvmClockData* p = &data)
-        {
-            // SAFETY: pointer to a caller-provided struct.
-            Native.Ioctl(Handle, KvmIoctls.SetClock, p);
-        }
-    }
+    public void SetClock(in KvmClockData data) => Native.Set(Handle, KvmIoctls.SetClock, data);
 
     /// <summary>KVM_CREATE_VCPU with the given APIC id and maps its kvm_run page.</summary>
     public Vcpu CreateVcpu(uint id)

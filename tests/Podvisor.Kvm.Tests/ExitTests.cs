@@ -89,4 +89,36 @@ public sealed class ExitTests
         Assert.Equal("0102030405060708", data);
         Assert.All(exits.SkipLast(1), e => Assert.StartsWith("out 20 2 ", e));
     }
+
+    [Fact]
+    public void TripleFaultEndsInShutdown()
+    {
+        // No IDT: the #UD cannot be delivered, the #DF neither, and the CPU shuts down.
+        using var guest = new TestGuest(GuestMode.Long, a => a.ud2());
+        var sregs = guest.Vcpu.GetSregs();
+        sregs.Idt = new Abi.KvmDtable { Base = 0, Limit = 0 };
+        guest.Vcpu.SetSregs(sregs);
+
+        Assert.Equal(["Shutdown"], ExitLog.RunToHalt(guest.Vcpu));
+    }
+
+    [Fact]
+    public void WritesToAReadOnlySlotExitAsMmioAndReadsDoNot()
+    {
+        const ulong romAddress = 0x100000;
+        using var rom = new HostMemory(0x1000);
+        rom.WriteValue<uint>(0, 0x1234_5678);
+        using var guest = new TestGuest(GuestMode.Long, a =>
+        {
+            a.mov(eax, __dword_ptr[(long)romAddress]);
+            a.@out(0x10, eax);
+            a.mov(__dword_ptr[(long)romAddress], 0x0BAD_F00D);
+            a.hlt();
+        }, beforeVcpu: vm => vm.SetMemorySlot(new MemorySlot(1, romAddress, rom, 0, 0x1000, MemorySlotFlags.ReadOnly)));
+
+        var exits = ExitLog.RunToHalt(guest.Vcpu);
+
+        Assert.Equal(["out 10 4 78563412", "mmio-write 100000 4 0DF0AD0B", "hlt"], exits);
+        Assert.Equal(0x1234_5678u, rom.ReadValue<uint>(0));
+    }
 }

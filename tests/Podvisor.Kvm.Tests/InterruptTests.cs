@@ -57,9 +57,6 @@ public sealed class InterruptTests
         return guest;
     }
 
-    private static string NextExit(TestGuest guest) =>
-        guest.RunUntilExit(e => e.Reason == VcpuExitReason.Io ? $"out {e.Io.Port:x} {Convert.ToHexString(e.Io.Data)}" : e.ToString());
-
     [Fact]
     public void IrqfdInterruptIsCountedByTheGuest()
     {
@@ -67,11 +64,11 @@ public sealed class InterruptTests
         using var irqfd = new EventFd();
         guest.Vm.AddIrqfd(irqfd, Irq);
 
-        Assert.Equal("out 10 DF", NextExit(guest));
+        Assert.Equal("out 10 DF", guest.NextExit());
         irqfd.Write();
-        Assert.Equal("out 11 0100", NextExit(guest));
+        Assert.Equal("out 11 0100", guest.NextExit());
         irqfd.Write();
-        Assert.Equal("out 11 0200", NextExit(guest));
+        Assert.Equal("out 11 0200", guest.NextExit());
 
         guest.Vm.RemoveIrqfd(irqfd, Irq);
     }
@@ -80,13 +77,13 @@ public sealed class InterruptTests
     public void IrqLineEdgeIsCountedByTheGuest()
     {
         using var guest = StartCountingGuest();
-        Assert.Equal("out 10 DF", NextExit(guest));
+        Assert.Equal("out 10 DF", guest.NextExit());
         guest.Vm.SetIrqLine(Irq, true);
         guest.Vm.SetIrqLine(Irq, false);
-        Assert.Equal("out 11 0100", NextExit(guest));
+        Assert.Equal("out 11 0100", guest.NextExit());
         guest.Vm.SetIrqLine(Irq, true);
         guest.Vm.SetIrqLine(Irq, false);
-        Assert.Equal("out 11 0200", NextExit(guest));
+        Assert.Equal("out 11 0200", guest.NextExit());
     }
 
     [Fact]
@@ -100,8 +97,8 @@ public sealed class InterruptTests
         using var irqfd = new EventFd();
         guest.Vm.AddIrqfd(irqfd, gsi);
 
-        Assert.Equal("out 10 DF", NextExit(guest));
+        Assert.Equal("out 10 DF", guest.NextExit());
         irqfd.Write();
-        Assert.Equal("out 11 0100", NextExit(guest));
+        Assert.Equal("out 11 0100", guest.NextExit());
     }
 }

@@ -70,4 +70,13 @@ public sealed class KvmSystemTests
         // The list may legitimately be empty on some hosts; the call itself must work.
         Assert.NotNull(kvm.GetMsrFeatureIndexList());
     }
+
+    [Fact]
+    public void TssAndIdentityMapAddressesAreAccepted()
+    {
+        using var kvm = Kvm.Open();
+        using var vm = kvm.CreateVm();
+        vm.SetTssAddress(0xFFFB_D000);
+        vm.SetIdentityMapAddress(0xFFFB_C000);
+    }
 }

@@ -8,9 +8,6 @@ namespace Podvisor.Kvm.Tests;
 [Trait("Category", "Kvm")]
 public sealed class RegisterStateTests
 {
-    private static string NextExit(TestGuest guest) =>
-        guest.RunUntilExit(e => e.Reason == VcpuExitReason.Io ? $"out {e.Io.Port:x} {Convert.ToHexString(e.Io.Data)}" : e.ToString());
-
     [Fact]
     public void GeneralRegistersSetRunGetRoundTrip()
     {
@@ -27,8 +24,8 @@ public sealed class RegisterStateTests
         regs.R8 = 8; regs.R9 = 9; regs.R10 = 10; regs.R11 = 11; regs.R12 = 12; regs.R13 = 13; regs.R14 = 14; regs.R15 = 15;
         guest.Vcpu.SetRegs(regs);
 
-        Assert.Equal("out 10 44442222", NextExit(guest));
-        Assert.Equal("Hlt", NextExit(guest));
+        Assert.Equal("out 10 44442222", guest.NextExit());
+        Assert.Equal("Hlt", guest.NextExit());
 
         var after = guest.Vcpu.GetRegs();
         Assert.Equal(0x1111_3333_2222_4444UL, after.Rax);
@@ -107,7 +104,7 @@ public sealed class RegisterStateTests
         var back = guest.Vcpu.GetXsave();
         Assert.Equal(pattern, back.Region[176..180]);
         Assert.Equal(0x1fc0u, BitConverter.ToUInt32(back.Region, 24));
-        Assert.Equal("out 10 78563412", NextExit(guest));
+        Assert.Equal("out 10 78563412", guest.NextExit());
     }
 
     [Fact]
@@ -149,7 +146,7 @@ public sealed class RegisterStateTests
             a.hlt();
         });
         guest.Vcpu.SetMsrs(new KvmMsrEntry(0xC000_0102, 0xCAFE_F00D));
-        Assert.Equal("out 10 0DF0FECA", NextExit(guest));
+        Assert.Equal("out 10 0DF0FECA", guest.NextExit());
     }
 
     [Fact]
@@ -171,7 +168,7 @@ public sealed class RegisterStateTests
         var back = guest.Vcpu.GetCpuid();
         Assert.Equal(cpuid.Length, back.Length);
         Assert.Equal(0x7669_6450u, back.Single(e => e.Function == 0).Ebx);
-        Assert.Equal("out 10 50646976", NextExit(guest));
+        Assert.Equal("out 10 50646976", guest.NextExit());
     }
 
     [Fact]

@@ -32,6 +32,25 @@ internal static unsafe class Native
 
     public static int Ioctl(KvmFileDescriptor fd, uint request, ulong arg) => Ioctl(fd, request, (void*)arg);
 
+    /// <summary>A GET ioctl that fills one fixed-size struct.</summary>
+    public static T Get<T>(KvmFileDescriptor fd, uint request) where T : unmanaged
+    {
+        T value;
+        // SAFETY: pointer to a local of the request's encoded size.
+        Ioctl(fd, request, &value);
+        return value;
+    }
+
+    /// <summary>A SET ioctl that reads one fixed-size struct.</summary>
+    public static void Set<T>(KvmFileDescriptor fd, uint request, in T value) where T : unmanaged
+    {
+        fixed (T* p = &value)
+        {
+            // SAFETY: pointer to a caller-provided value of the request's encoded size.
+            Ioctl(fd, request, p);
+        }
+    }
+
     /// <summary>KVM_RUN: EINTR is a normal outcome (a kick), reported instead of thrown.</summary>
     public static int IoctlAllowInterrupt(KvmFileDescriptor fd, uint request, out bool interrupted)
     {

@@ -102,6 +102,10 @@ public sealed class TestGuest : IDisposable
         throw new InvalidOperationException($"KVM_RUN was interrupted {maxInterrupts} times in a row");
     }
 
+    /// <summary>Runs to the next exit and describes it: "out PORT DATA" for port output, else the exit itself.</summary>
+    public string NextExit() =>
+        RunUntilExit(e => e.Reason == VcpuExitReason.Io && e.Io.IsOut ? $"out {e.Io.Port:x} {Convert.ToHexString(e.Io.Data)}" : e.ToString());
+
     public void Dispose()
     {
         Vcpu.Dispose();
