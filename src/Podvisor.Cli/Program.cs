@@ -3,6 +3,7 @@ using Podvisor.Cli;
 
 var root = new RootCommand("Podvisor: VMs as Kubernetes pods, on an in-house KVM VMM.")
 {
+    RunCommand.Create(),
     KvmInfoCommand.Create(),
     EmulatedHostCommand.Create(),
 };

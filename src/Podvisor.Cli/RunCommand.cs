@@ -1,0 +1,125 @@
+using System.CommandLine;
+using Podvisor.EmulatedHost;
+using Podvisor.Kvm;
+using Podvisor.Vmm.Boot;
+using Podvisor.Vmm.Machine;
+
+namespace Podvisor.Cli;
+
+/// <summary>
+/// <c>podvisor run</c>: boots a VM locally, its serial console on this terminal, and exits with the VM's
+/// exit code. Where /dev/kvm cannot boot stock kernels (kvm_pvm, no VT-x/AMD-V) it says so and runs the
+/// VM inside the emulated KVM host, unless told not to.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var kernel = new Option<string>("--kernel") { Description = "Linux bzImage to boot", Required = true };
+        var initrd = new Option<string?>("--initrd") { Description = "initramfs to load" };
+        var cmdline = new Option<string>("--cmdline") { Description = "kernel command line", DefaultValueFactory = _ => MachineConfig.DefaultCommandLine };
+        var cpus = new Option<int>("--cpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
+        var memory = new Option<ulong>("--memory") { Description = "guest memory, MiB", DefaultValueFactory = _ => 256 };
+        var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
+
+        var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
+        {
+            kernel, initrd, cmdline, cpus, memory, noEmulation,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var config = new MachineConfig
+            {
+                KernelPath = Path.GetFullPath(parse.GetValue(kernel)!),
+                InitrdPath = parse.GetValue(initrd) is { } i ? Path.GetFullPath(i) : null,
+                CommandLine = parse.GetValue(cmdline)!,
+                Cpus = parse.GetValue(cpus),
+                MemoryMiB = parse.GetValue(memory),
+            };
+            try
+            {
+                config.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+
+            var backend = KvmBackend.Detect();
+            if (!backend.IsHardwareAssisted)
+            {
+                if (parse.GetValue(noEmulation))
+                {
+                    Console.Error.WriteLine($"error: this host's KVM is {backend.Describe()}; it cannot boot Linux guests.");
+                    return 3;
+                }
+                Console.Error.WriteLine($"podvisor: this host's KVM is {backend.Describe()};");
+                Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
+                return await RunInEmulatedHostAsync(config, ct);
+            }
+            return RunHere(config);
+        });
+        return command;
+    }
+
+    private static int RunHere(MachineConfig config)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var sink = new LineBufferedSink(stdout);
+        VirtualMachine vm;
+        try
+        {
+            vm = VirtualMachine.Create(config, sink.Write);
+        }
+        catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        using (vm)
+        {
+            using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
+                {
+                    ctx.Cancel = true;
+                    vm.Stop(StopReason.HostRequest, "interrupted");
+                });
+            vm.Start();
+            var stopped = vm.Stopped.GetAwaiter().GetResult();
+            sink.Flush();
+            Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
+            return stopped.ExitCode;
+        }
+    }
+
+    private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, CancellationToken ct)
+    {
+        // Memory for the guest plus the emulated host's own needs.
+        int hostMiB = (int)Math.Max(1024, config.MemoryMiB + 768);
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the podvisor executable");
+        var args = new List<string> { self, "run", "--no-emulated-host", "--kernel", config.KernelPath, "--cmdline", config.CommandLine,
+            "--cpus", config.Cpus.ToString(), "--memory", config.MemoryMiB.ToString() };
+        if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
+        // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));
+        try
+        {
+            await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions
+            {
+                MemoryMiB = hostMiB,
+                Cpus = Math.Min(Environment.ProcessorCount, Math.Max(2, config.Cpus)),
+                WritableShares = [],
+                Log = Console.Error.WriteLine,
+            }, ct);
+            await using var stdout = Console.OpenStandardOutput();
+            await using var stderr = Console.OpenStandardError();
+            return await host.RunAsync(args, stdout, stderr, TimeSpan.FromHours(24), cancellationToken: ct);
+        }
+        catch (EmulatedHostException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 125;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text;
+using Podvisor.Vmm.Memory;
+
+namespace Podvisor.Vmm.Boot;
+
+/// <summary>
+/// Loads a bzImage for a 64-bit boot: protected-mode kernel at 1 MiB, initrd at the top of what the
+/// kernel can reach, command line, zero page with the e820 map, identity page tables and a GDT.
+/// </summary>
+public static class LinuxLoader
+{
+    public static BootSetup Load(IGuestMemory memory, BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine)
+    {
+        ulong ramEnd = memory.End.Value;
+        ulong kernelEnd = BootLayout.HighMemoryStart + Math.Max((ulong)kernel.ProtectedModeKernel.Length, kernel.InitSize);
+        if (kernelEnd > ramEnd)
+            throw new BootException($"the kernel needs {kernelEnd >> 20} MiB of guest memory to decompress; the VM has {ramEnd >> 20} MiB");
+        memory.Write(new GuestAddress(BootLayout.HighMemoryStart), kernel.ProtectedModeKernel);
+
+        byte[] cmdline = Encoding.ASCII.GetBytes(commandLine + "\0");
+        if (cmdline.Length > kernel.CommandLineSize + 1)
+            throw new BootException($"the kernel command line is {cmdline.Length - 1} bytes; this kernel takes at most {kernel.CommandLineSize}");
+        memory.Write(new GuestAddress(BootLayout.CommandLineAddress), cmdline);
+
+        var zeroPage = ZeroPage.For(kernel);
+        zeroPage.SetCommandLine(BootLayout.CommandLineAddress);
+
+        ulong initrdAddress = 0;
+        if (initrd.Length > 0)
+        {
+            // As high as the kernel allows, page aligned, and clear of the kernel's decompression area.
+            ulong limit = Math.Min(ramEnd, (ulong)kernel.InitrdAddressMax + 1);
+            if ((ulong)initrd.Length > limit)
+                throw new BootException($"the initrd ({initrd.Length >> 20} MiB) does not fit below {limit >> 20} MiB");
+            initrdAddress = (limit - (ulong)initrd.Length) & ~0xFFFUL;
+            if (initrdAddress < kernelEnd)
+                throw new BootException($"kernel and initrd do not both fit in {ramEnd >> 20} MiB of guest memory");
+            memory.Write(new GuestAddress(initrdAddress), initrd);
+            zeroPage.SetInitrd(initrdAddress, (ulong)initrd.Length);
+        }
+
+        var e820 = MemoryMap(ramEnd);
+        zeroPage.SetE820(e820);
+        memory.Write(new GuestAddress(BootLayout.ZeroPageAddress), zeroPage.Bytes);
+        LongMode.WriteTables(memory);
+
+        // The 64-bit entry point (startup_64) sits 0x200 into the protected-mode kernel.
+        return new BootSetup(BootLayout.HighMemoryStart + 0x200, BootLayout.ZeroPageAddress, initrdAddress, (ulong)initrd.Length,
+            commandLine, e820);
+    }
+
+    /// <summary>RAM below the EBDA, the legacy hole up to 1 MiB, then RAM to the end.</summary>
+    public static IReadOnlyList<E820Entry> MemoryMap(ulong ramEnd) =>
+    [
+        new(0, BootLayout.EbdaStart, E820Type.Ram),
+        new(BootLayout.EbdaStart, BootLayout.HighMemoryStart - BootLayout.EbdaStart, E820Type.Reserved),
+        new(BootLayout.HighMemoryStart, ramEnd - BootLayout.HighMemoryStart, E820Type.Ram),
+    ];
+}

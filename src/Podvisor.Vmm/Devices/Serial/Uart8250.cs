@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+
+namespace Podvisor.Vmm.Devices.Serial;
+
+/// <summary>
+/// A 16550A-compatible UART as a state machine: registers in, bytes out to a sink, an interrupt line.
+/// Transmission is instant (THR is always empty), so the guest never waits on us; input comes from
+/// <see cref="QueueInput"/> (stdin, a socket, a test).
+/// </summary>
+public sealed class Uart8250 : IPortIoDevice
+{
+    private const byte IerRda = 0x01, IerThre = 0x02;
+    private const byte IirNone = 0x01, IirThre = 0x02, IirRda = 0x04, IirFifoEnabled = 0xc0;
+    private const byte LcrDlab = 0x80;
+    private const byte LsrDataReady = 0x01, LsrThrEmpty = 0x20, LsrIdle = 0x40;
+    private const byte McrLoop = 0x10;
+    private const byte MsrCts = 0x10, MsrDsr = 0x20, MsrRi = 0x40, MsrDcd = 0x80;
+
+    private readonly Action<byte> _output;
+    private readonly IInterruptLine _interrupt;
+    private readonly ConcurrentQueue<byte> _input = new();
+    private readonly Lock _lock = new();
+    private byte _ier, _lcr = 0x03, _mcr = 0x08, _scr, _dll = 0x0c, _dlm, _fcr;
+    private bool _thrEmptyPending;
+
+    public Uart8250(Action<byte> output, IInterruptLine interrupt)
+    {
+        _output = output;
+        _interrupt = interrupt;
+    }
+
+    public long BytesOut { get; private set; }
+
+    public void QueueInput(ReadOnlySpan<byte> bytes)
+    {
+        bool interrupt;
+        lock (_lock)
+        {
+            foreach (byte b in bytes) _input.Enqueue(b);
+            interrupt = (_ier & IerRda) != 0 && bytes.Length > 0;
+        }
+        if (interrupt) _interrupt.Trigger();
+    }
+
+    public void Read(ushort offset, Span<byte> data)
+    {
+        if (data.Length != 1) { data.Fill(0xff); return; }
+        lock (_lock) data[0] = ReadRegister(offset);
+    }
+
+    public void Write(ushort offset, ReadOnlySpan<byte> data)
+    {
+        if (data.Length != 1) return;
+        bool interrupt;
+        lock (_lock) interrupt = WriteRegister(offset, data[0]);
+        if (interrupt) _interrupt.Trigger();
+    }
+
+    private bool Dlab => (_lcr & LcrDlab) != 0;
+
+    private byte ReadRegister(ushort offset)
+    {
+        switch (offset)
+        {
+            case 0:
+                if (Dlab) return _dll;
+                return _input.TryDequeue(out byte b) ? b : (byte)0;
+            case 1:
+                return Dlab ? _dlm : _ier;
+            case 2:
+                byte fifo = (_fcr & 1) != 0 ? IirFifoEnabled : (byte)0;
+                if ((_ier & IerRda) != 0 && !_input.IsEmpty) return (byte)(IirRda | fifo);
+                if ((_ier & IerThre) != 0 && _thrEmptyPending)
+                {
+                    _thrEmptyPending = false;       // reading IIR acknowledges THR-empty
+                    return (byte)(IirThre | fifo);
+                }
+                return (byte)(IirNone | fifo);
+            case 3:
+                return _lcr;
+            case 4:
+                return _mcr;
+            case 5:
+                return (byte)(LsrThrEmpty | LsrIdle | (_input.IsEmpty ? 0 : LsrDataReady));
+            case 6:
+                if ((_mcr & McrLoop) != 0)
+                {
+                    // Loopback: modem outputs feed the modem inputs (DTR→DSR, RTS→CTS, OUT1→RI, OUT2→DCD).
+                    return (byte)(((_mcr & 0x01) != 0 ? MsrDsr : 0) | ((_mcr & 0x02) != 0 ? MsrCts : 0)
+                        | ((_mcr & 0x04) != 0 ? MsrRi : 0) | ((_mcr & 0x08) != 0 ? MsrDcd : 0));
+                }
+                return MsrDcd | MsrDsr | MsrCts;
+            case 7:
+                return _scr;
+            default:
+                return 0xff;
+        }
+    }
+
+    /// <summary>Returns whether the interrupt line should fire.</summary>
+    private bool WriteRegister(ushort offset, byte value)
+    {
+        switch (offset)
+        {
+            case 0 when Dlab:
+                _dll = value;
+                return false;
+            case 0:
+                if ((_mcr & McrLoop) != 0) _input.Enqueue(value);
+                else
+                {
+                    _output(value);
+                    BytesOut++;
+                }
+                _thrEmptyPending = true;
+                return (_ier & IerThre) != 0 || ((_mcr & McrLoop) != 0 && (_ier & IerRda) != 0);
+            case 1 when Dlab:
+                _dlm = value;
+                return false;
+            case 1:
+                bool threEnabled = (value & IerThre) != 0 && (_ier & IerThre) == 0;
+                _ier = (byte)(value & 0x0f);
+                // Enabling THR-empty with an empty THR raises it at once; Linux's driver relies on this.
+                if (threEnabled) _thrEmptyPending = true;
+                return threEnabled || ((_ier & IerRda) != 0 && !_input.IsEmpty);
+            case 2:
+                _fcr = value;
+                if ((value & 0x02) != 0) _input.Clear();   // clear receive FIFO
+                return false;
+            case 3:
+                _lcr = value;
+                return false;
+            case 4:
+                _mcr = (byte)(value & 0x1f);
+                return false;
+            case 7:
+                _scr = value;
+                return false;
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,271 @@
+using Podvisor.Kvm;
+using Podvisor.Vmm.Boot;
+using Podvisor.Vmm.Cpu;
+using Podvisor.Vmm.Devices;
+using Podvisor.Vmm.Devices.Legacy;
+using Podvisor.Vmm.Devices.Serial;
+using Podvisor.Vmm.Memory;
+
+namespace Podvisor.Vmm.Machine;
+
+/// <summary>
+/// A microVM: guest RAM, the in-kernel irqchip and PIT, a serial console, an i8042 (for reset), a CMOS
+/// clock, and one dedicated OS thread per vCPU. Lifecycle: Created → Running ⇄ Paused → Stopped, and
+/// <see cref="Stopped"/> says why it ended.
+/// </summary>
+public sealed class VirtualMachine : IDisposable
+{
+    public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70;
+    public const uint Com1Irq = 4;
+    private const uint TssAddress = 0xfffb_d000;
+
+    private readonly Kvm.Kvm _kvm;
+    private readonly Vm _vm;
+    private readonly GuestRam _ram;
+    private readonly List<Vcpu> _vcpus = [];
+    private readonly List<Thread> _threads = [];
+    private readonly PortIoBus _portIo = new();
+    private readonly Lock _stateLock = new();
+    private readonly ManualResetEventSlim _resumeGate = new(true);
+    private readonly TaskCompletionSource<VmStopped> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CountdownEvent? _parked;
+    private VmState _state = VmState.Created;
+
+    private VirtualMachine(MachineConfig config, Kvm.Kvm kvm, Vm vm, GuestRam ram, Action<byte> consoleOutput)
+    {
+        Config = config;
+        _kvm = kvm;
+        _vm = vm;
+        _ram = ram;
+        Serial = new Uart8250(consoleOutput, new KvmIrqLine(vm, Com1Irq));
+        _portIo.Register(Com1Port, 8, Serial);
+        _portIo.Register(I8042Port, 5, new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042")));
+        _portIo.Register(CmosPort, 2, new CmosRtc());
+    }
+
+    public MachineConfig Config { get; }
+
+    public Uart8250 Serial { get; }
+
+    public GuestRam Memory => _ram;
+
+    public BootSetup? Boot { get; private set; }
+
+    public VmState State
+    {
+        get { lock (_stateLock) return _state; }
+    }
+
+    /// <summary>Completes when the VM has stopped, with the reason.</summary>
+    public Task<VmStopped> Stopped => _stopped.Task;
+
+    /// <summary>Port I/O nobody claimed (absent hardware the guest probed).</summary>
+    public long UnclaimedPortAccesses => _portIo.UnclaimedAccesses;
+
+    /// <summary>Builds the VM and loads the kernel; nothing runs until <see cref="Start"/>.</summary>
+    public static VirtualMachine Create(MachineConfig config, Action<byte> consoleOutput, string kvmDevice = "/dev/kvm")
+    {
+        config.Validate();
+        ulong hostMiB = HostMemoryMiB();
+        if (hostMiB > 0 && config.MemoryMiB > hostMiB)
+            throw new ArgumentException($"memory {config.MemoryMiB} MiB is more than this host has ({hostMiB} MiB)");
+        var kernel = BzImage.Load(config.KernelPath);
+        byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
+
+        var kvm = Kvm.Kvm.Open(kvmDevice);
+        Vm? vm = null;
+        GuestRam? ram = null;
+        VirtualMachine? machine = null;
+        try
+        {
+            vm = kvm.CreateVm();
+            vm.SetTssAddress(TssAddress);
+            vm.CreateIrqchip();
+            vm.CreatePit2();
+            ram = new GuestRam(config.MemoryMiB << 20);
+            vm.SetMemorySlot(new MemorySlot(0, 0, ram.Host, 0, ram.Size));
+            machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
+            machine.Boot = LinuxLoader.Load(ram, kernel, initrd, config.CommandLine);
+            machine.CreateVcpus();
+            return machine;
+        }
+        catch
+        {
+            if (machine is not null) machine.Dispose();
+            else
+            {
+                ram?.Dispose();
+                vm?.Dispose();
+                kvm.Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static ulong HostMemoryMiB()
+    {
+        string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
+        return line is null ? 0 : ulong.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+    }
+
+    private void CreateVcpus()
+    {
+        var supported = _kvm.GetSupportedCpuid();
+        for (uint id = 0; id < Config.Cpus; id++)
+        {
+            var vcpu = _vm.CreateVcpu(id);
+            _vcpus.Add(vcpu);
+            vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus));
+            vcpu.SetMsrs(MsrDefaults.Boot());
+            var lapic = vcpu.GetLapic();
+            lapic.SetRegister(0x350, 0x700);      // LVT LINT0: ExtINT (the PIC's output)
+            lapic.SetRegister(0x360, 0x400);      // LVT LINT1: NMI
+            vcpu.SetLapic(lapic);
+            var fpu = vcpu.GetFpu();
+            fpu.Fcw = 0x37f;
+            vcpu.SetFpu(fpu);
+            if (id == 0)
+            {
+                var sregs = vcpu.GetSregs();
+                LongMode.ApplyTo(ref sregs);
+                vcpu.SetSregs(sregs);
+                vcpu.SetRegs(LongMode.EntryRegisters(Boot!));
+            }
+        }
+    }
+
+    public void Start()
+    {
+        lock (_stateLock)
+        {
+            Transition(VmState.Created, VmState.Running);
+            foreach (var vcpu in _vcpus)
+            {
+                var thread = new Thread(() => RunVcpu(vcpu)) { Name = $"vcpu{vcpu.Id}", IsBackground = true };
+                _threads.Add(thread);
+                thread.Start();
+            }
+        }
+    }
+
+    /// <summary>Stops every vCPU at its next exit and returns once all are parked.</summary>
+    public void Pause()
+    {
+        CountdownEvent parked;
+        lock (_stateLock)
+        {
+            Transition(VmState.Running, VmState.Paused);
+            _resumeGate.Reset();
+            parked = _parked = new CountdownEvent(_vcpus.Count);
+        }
+        foreach (var vcpu in _vcpus) vcpu.Kick();
+        parked.Wait();
+    }
+
+    public void Resume()
+    {
+        lock (_stateLock)
+        {
+            Transition(VmState.Paused, VmState.Running);
+            _resumeGate.Set();
+        }
+    }
+
+    /// <summary>Stops the VM (first reason wins). Safe from any thread, including a vCPU's.</summary>
+    public void Stop(StopReason reason, string detail)
+    {
+        lock (_stateLock)
+        {
+            if (_state == VmState.Stopped) return;
+            _state = VmState.Stopped;
+            _resumeGate.Set();
+        }
+        foreach (var vcpu in _vcpus) vcpu.Kick();
+        _stopped.TrySetResult(new VmStopped(reason, detail));
+    }
+
+    private void Transition(VmState from, VmState to)
+    {
+        if (_state != from) throw new InvalidOperationException($"cannot go from {_state} to {to} (only from {from})");
+        _state = to;
+    }
+
+    private void RunVcpu(Vcpu vcpu)
+    {
+        try
+        {
+            while (true)
+            {
+                VmState state;
+                CountdownEvent? parked;
+                lock (_stateLock)
+                {
+                    state = _state;
+                    parked = _parked;
+                }
+                if (state == VmState.Stopped) return;
+                if (state == VmState.Paused)
+                {
+                    parked?.Signal();
+                    _resumeGate.Wait();
+                    continue;
+                }
+                if (!HandleExit(vcpu)) return;
+            }
+        }
+        catch (Exception e)
+        {
+            Stop(StopReason.Error, $"vCPU {vcpu.Id}: {e.Message}");
+        }
+    }
+
+    /// <summary>Runs the vCPU to its next exit and handles it; false when the VM must stop.</summary>
+    private bool HandleExit(Vcpu vcpu)
+    {
+        var exit = vcpu.Run();
+        switch (exit.Reason)
+        {
+            case VcpuExitReason.Io:
+                var io = exit.Io;
+                for (int i = 0; i < io.Count; i++)
+                {
+                    var element = io.Data.Slice(i * io.Size, io.Size);
+                    if (io.IsOut) _portIo.Write(io.Port, element);
+                    else _portIo.Read(io.Port, element);
+                }
+                return true;
+            case VcpuExitReason.Mmio:
+                var mmio = exit.Mmio;
+                if (!mmio.IsWrite) mmio.Data.Fill(0xff);   // no MMIO devices yet: an empty bus
+                return true;
+            case VcpuExitReason.Intr or VcpuExitReason.Hlt or VcpuExitReason.IrqWindowOpen:
+                return true;
+            case VcpuExitReason.Shutdown:
+                Stop(StopReason.TripleFault, $"vCPU {vcpu.Id} triple-faulted");
+                return false;
+            case VcpuExitReason.SystemEvent:
+                var ev = exit.SystemEvent;
+                Stop(ev.Type switch
+                {
+                    SystemEventType.Shutdown => StopReason.GuestPowerOff,
+                    SystemEventType.Reset => StopReason.GuestReset,
+                    _ => StopReason.Error,
+                }, $"vCPU {vcpu.Id}: system event {ev.Type}");
+                return false;
+            default:
+                Stop(StopReason.Error, $"vCPU {vcpu.Id}: {exit.ToString()}");
+                return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        Stop(StopReason.HostRequest, "the VM was disposed");
+        foreach (var thread in _threads) thread.Join();
+        foreach (var vcpu in _vcpus) vcpu.Dispose();
+        _vm.Dispose();
+        _ram.Dispose();
+        _kvm.Dispose();
+        _resumeGate.Dispose();
+    }
+}
