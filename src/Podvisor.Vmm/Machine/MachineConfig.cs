@@ -13,14 +13,25 @@ public sealed record MachineConfig
     public ulong MemoryMiB { get; init; } = 256;
 
     /// <summary>Checks what can be checked before touching KVM; throws <see cref="ArgumentException"/> naming the field.</summary>
-    public void Validate()
+    /// <param name="hostMemoryMiB">This host's memory (default: read from /proc/meminfo).</param>
+    public void Validate(ulong? hostMemoryMiB = null)
     {
         if (Cpus < 1 || Cpus > MaxCpus) throw new ArgumentException($"cpus must be between 1 and {MaxCpus}, got {Cpus}");
         if (MemoryMiB < 16) throw new ArgumentException($"memory must be at least 16 MiB, got {MemoryMiB} MiB");
         ulong limit = (Boot.BootLayout.MmioStart >> 20);
         if (MemoryMiB > limit) throw new ArgumentException($"memory above {limit} MiB (the MMIO window at 3.25 GiB) is not supported yet, got {MemoryMiB} MiB");
+        ulong host = hostMemoryMiB ?? HostMemoryMiB();
+        if (host > 0 && MemoryMiB > host) throw new ArgumentException($"memory {MemoryMiB} MiB is more than this host has ({host} MiB)");
         if (!File.Exists(KernelPath)) throw new ArgumentException($"kernel {KernelPath} does not exist");
         if (InitrdPath is not null && !File.Exists(InitrdPath)) throw new ArgumentException($"initrd {InitrdPath} does not exist");
         if (CommandLine.Any(c => c < 0x20 || c > 0x7e)) throw new ArgumentException("the kernel command line must be printable ASCII");
+    }
+
+    private static ulong HostMemoryMiB()
+    {
+        string? line = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
+            : null;
+        return line is null ? 0 : ulong.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 }

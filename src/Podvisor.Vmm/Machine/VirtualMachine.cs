@@ -66,9 +66,6 @@ public sealed class VirtualMachine : IDisposable
     public static VirtualMachine Create(MachineConfig config, Action<byte> consoleOutput, string kvmDevice = "/dev/kvm")
     {
         config.Validate();
-        ulong hostMiB = HostMemoryMiB();
-        if (hostMiB > 0 && config.MemoryMiB > hostMiB)
-            throw new ArgumentException($"memory {config.MemoryMiB} MiB is more than this host has ({hostMiB} MiB)");
         var kernel = BzImage.Load(config.KernelPath);
         byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
 
@@ -100,12 +97,6 @@ public sealed class VirtualMachine : IDisposable
             }
             throw;
         }
-    }
-
-    private static ulong HostMemoryMiB()
-    {
-        string? line = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)) : null;
-        return line is null ? 0 : ulong.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 
     private void CreateVcpus()

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Podvisor.Vmm.Machine;
+
+namespace Podvisor.Vmm.Tests;
+
+/// <summary>Stock Linux kernels boot on our VMM (full, hardware-assisted KVM: the emulated host here).</summary>
+[Trait("Category", "FullKvm")]
+public sealed class BootTests
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3);
+
+    private static MachineConfig Microvm => new() { KernelPath = GuestImages.MicrovmKernel, InitrdPath = GuestImages.Initrd };
+
+    private static (VmStopped Stopped, ConsoleCapture Console) Boot(MachineConfig config, Action<VirtualMachine, ConsoleCapture>? whileRunning = null)
+    {
+        var console = new ConsoleCapture();
+        using var vm = VirtualMachine.Create(config, console.Add);
+        vm.Start();
+        whileRunning?.Invoke(vm, console);
+        if (!vm.Stopped.Wait(BootTimeout))
+            Assert.Fail($"the guest did not stop within {BootTimeout.TotalMinutes} minutes; console:\n{console.Text}");
+        return (vm.Stopped.Result, console);
+    }
+
+    [Fact]
+    public void MicrovmKernelBootsToInitAndExitsCleanly()
+    {
+        var (stopped, console) = Boot(Microvm);
+        Assert.True(console.Text.Contains("GUEST-INIT-OK", StringComparison.Ordinal), console.Text);
+        Assert.Equal("6.1.176", console.Value("kernel="));
+        Assert.Equal("1", console.Value("cpus="));
+        Assert.Contains("GUEST-EXIT", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(0, stopped.ExitCode);
+    }
+
+    [Fact]
+    public void DebianStockKernelBootsToInit()
+    {
+        var (stopped, console) = Boot(Microvm with
+        {
+            KernelPath = GuestImages.DebianKernel,
+            CommandLine = MachineConfig.DefaultCommandLine + " quiet",
+        });
+        Assert.True(console.Text.Contains("GUEST-INIT-OK", StringComparison.Ordinal), console.Text);
+        Assert.StartsWith("6.1.0-", console.Value("kernel="));
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+    }
+
+    [Fact]
+    public void GuestMemoryIsWhatWasAsked()
+    {
+        var (_, console) = Boot(Microvm with { MemoryMiB = 512, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
+        ulong memTotalKiB = ulong.Parse(console.Value("mem=") ?? throw new Xunit.Sdk.XunitException(console.Text));
+        // MemTotal is RAM minus what the kernel keeps for itself (its image, page structures): a few MiB.
+        Assert.InRange(memTotalKiB, (512UL - 32) * 1024, 512UL * 1024);
+    }
+
+    [Fact]
+    public void PausedGuestMakesNoProgressAndResumes()
+    {
+        var (stopped, console) = Boot(Microvm, (vm, console) =>
+        {
+            Assert.True(console.WaitFor("Linux version", BootTimeout), console.Text);
+            vm.Pause();
+            Assert.Equal(VmState.Paused, vm.State);
+            long before = console.Bytes;
+            Thread.Sleep(1500);
+            Assert.Equal(before, console.Bytes);
+            vm.Resume();
+            Assert.Equal(VmState.Running, vm.State);
+        });
+        Assert.Contains("GUEST-INIT-OK", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+    }
+
+    [Fact]
+    public void HostStopEndsARunningGuest()
+    {
+        var watch = Stopwatch.StartNew();
+        var (stopped, _) = Boot(Microvm, (vm, console) =>
+        {
+            Assert.True(console.WaitFor("Linux version", BootTimeout), console.Text);
+            vm.Stop(StopReason.HostRequest, "test");
+        });
+        Assert.Equal(StopReason.HostRequest, stopped.Reason);
+        Assert.True(watch.Elapsed < BootTimeout);
+    }
+
+    [Fact]
+    public void LifecycleRefusesTransitionsThatAreNotAllowed()
+    {
+        using var vm = VirtualMachine.Create(Microvm, _ => { });
+        Assert.Throws<InvalidOperationException>(() => vm.Pause());      // not running yet
+        Assert.Throws<InvalidOperationException>(() => vm.Resume());
+        vm.Start();
+        Assert.Throws<InvalidOperationException>(() => vm.Start());
+        vm.Stop(StopReason.HostRequest, "test");
+        Assert.Equal(VmState.Stopped, vm.State);
+        Assert.Throws<InvalidOperationException>(() => vm.Resume());
+    }
+}

@@ -1,0 +1,27 @@
+using Podvisor.EmulatedHost;
+
+namespace Podvisor.Vmm.Tests;
+
+/// <summary>Test guests: the microVM kernel and busybox initrd from the steering repo's shared/guest
+/// (found beside the repository), and Debian's stock kernel as the emulated host uses it.</summary>
+internal static class GuestImages
+{
+    private static readonly Lazy<string> GuestDir = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "shared", "guest");
+            if (File.Exists(Path.Combine(candidate, "bzImage"))) return candidate;
+        }
+        throw new FileNotFoundException($"shared/guest/bzImage was not found beside any folder above {AppContext.BaseDirectory}; the test guests live in the steering repository's shared/guest");
+    });
+
+    public static string MicrovmKernel => Path.Combine(GuestDir.Value, "bzImage");
+
+    public static string Initrd => Path.Combine(GuestDir.Value, "initrd.gz");
+
+    public static string MakeInitramfsScript => Path.Combine(GuestDir.Value, "make-initramfs.sh");
+
+    /// <summary>Debian's linux-image-amd64 kernel (fetched with apt-get download, never installed).</summary>
+    public static string DebianKernel => L1Assets.EnsureAsync().GetAwaiter().GetResult().Kernel;
+}

@@ -1,0 +1,23 @@
+using Podvisor.Vmm.Devices;
+
+namespace Podvisor.Vmm.Tests;
+
+/// <summary>Counts interrupts instead of raising them.</summary>
+internal sealed class CountingInterrupt : IInterruptLine
+{
+    public int Count { get; private set; }
+
+    public void Trigger() => Count++;
+}
+
+internal static class PortIo
+{
+    public static byte Read(this IPortIoDevice device, ushort offset)
+    {
+        Span<byte> b = stackalloc byte[1];
+        device.Read(offset, b);
+        return b[0];
+    }
+
+    public static void Write(this IPortIoDevice device, ushort offset, byte value) => device.Write(offset, [value]);
+}

@@ -1,0 +1,80 @@
+using Podvisor.Vmm.Devices.Serial;
+
+namespace Podvisor.Vmm.Tests;
+
+public sealed class Uart8250Tests
+{
+    private readonly List<byte> _out = [];
+    private readonly CountingInterrupt _irq = new();
+    private readonly Uart8250 _uart;
+
+    public Uart8250Tests() => _uart = new Uart8250(_out.Add, _irq);
+
+    [Fact]
+    public void TransmitsBytesAndIsAlwaysReadyForMore()
+    {
+        foreach (byte b in "hi\n"u8) _uart.Write(0, b);
+        Assert.Equal("hi\n"u8.ToArray(), _out);
+        Assert.Equal(0x60, _uart.Read(5) & 0x61);     // THR empty, transmitter idle, no data
+        Assert.Equal(3, _uart.BytesOut);
+    }
+
+    [Fact]
+    public void EnablingThrEmptyInterruptRaisesItAndIirReadAcknowledgesIt()
+    {
+        _uart.Write(1, 0x02);                          // IER: THR empty
+        Assert.Equal(1, _irq.Count);
+        Assert.Equal(0x02, _uart.Read(2) & 0x0f);      // IIR: THR empty
+        Assert.Equal(0x01, _uart.Read(2) & 0x0f);      // acknowledged: none pending
+        _uart.Write(0, (byte)'x');
+        Assert.Equal(2, _irq.Count);
+        Assert.Equal(0x02, _uart.Read(2) & 0x0f);
+    }
+
+    [Fact]
+    public void ReceivedBytesRaiseDataReadyAndAreReadInOrder()
+    {
+        _uart.Write(1, 0x01);                          // IER: received data
+        _uart.QueueInput("ab"u8);
+        Assert.Equal(1, _irq.Count);
+        Assert.Equal(0x01, _uart.Read(5) & 0x01);
+        Assert.Equal(0x04, _uart.Read(2) & 0x0f);
+        Assert.Equal((byte)'a', _uart.Read(0));
+        Assert.Equal((byte)'b', _uart.Read(0));
+        Assert.Equal(0x00, _uart.Read(5) & 0x01);
+        Assert.Equal(0x01, _uart.Read(2) & 0x0f);
+    }
+
+    [Fact]
+    public void DivisorLatchDoesNotTransmit()
+    {
+        _uart.Write(3, 0x80);                          // DLAB
+        _uart.Write(0, 0x01);
+        _uart.Write(1, 0x00);
+        Assert.Equal(0x01, _uart.Read(0));
+        _uart.Write(3, 0x03);
+        Assert.Empty(_out);
+    }
+
+    [Fact]
+    public void LoopbackEchoesAndMirrorsModemLines()
+    {
+        _uart.Write(4, 0x10 | 0x0f);                   // loop + DTR RTS OUT1 OUT2
+        Assert.Equal(0xf0, _uart.Read(6) & 0xf0);
+        _uart.Write(0, 0x5a);
+        Assert.Empty(_out);
+        Assert.Equal(0x5a, _uart.Read(0));
+        _uart.Write(4, 0x10);
+        Assert.Equal(0x00, _uart.Read(6) & 0xf0);
+    }
+
+    [Fact]
+    public void ScratchAndFifoBitsBehaveLikeA16550A()
+    {
+        _uart.Write(7, 0xa5);
+        Assert.Equal(0xa5, _uart.Read(7));
+        _uart.Write(2, 0x01);                          // FCR: FIFO on
+        Assert.Equal(0xc0, _uart.Read(2) & 0xc0);
+        Assert.Equal(0xff, _uart.Read(9));             // outside the register file
+    }
+}
