@@ -48,6 +48,14 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void TwoVcpuGuestReportsTwoCpus()
+    {
+        var (stopped, console) = Boot(Microvm with { Cpus = 2, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
+        Assert.True(console.Value("cpus=") == "2", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+    }
+
+    [Fact]
     public void GuestMemoryIsWhatWasAsked()
     {
         var (_, console) = Boot(Microvm with { MemoryMiB = 512, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });

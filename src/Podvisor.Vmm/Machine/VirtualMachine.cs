@@ -83,6 +83,7 @@ public sealed class VirtualMachine : IDisposable
             vm.SetMemorySlot(new MemorySlot(0, 0, ram.Host, 0, ram.Size));
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
             machine.Boot = LinuxLoader.Load(ram, kernel, initrd, config.CommandLine);
+            MpTable.Write(ram, config.Cpus);
             machine.CreateVcpus();
             return machine;
         }
