@@ -65,6 +65,29 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void GuestClockIsWithinTwoSecondsOfTheHost()
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-initrd-").FullName;
+        try
+        {
+            string initrd = GuestImages.InitrdRunning("echo \"GUEST-DATE=$(date +%s)\"\n", dir);
+            long hostSeconds = 0;
+            var (_, console) = Boot(Microvm with { InitrdPath = initrd, CommandLine = MachineConfig.DefaultCommandLine + " quiet" },
+                (_, console) =>
+                {
+                    Assert.True(console.WaitFor("GUEST-DATE=", BootTimeout), console.Text);
+                    hostSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                });
+            long guestSeconds = long.Parse(console.Value("GUEST-DATE=")!);
+            Assert.InRange(guestSeconds, hostSeconds - 2, hostSeconds + 2);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PausedGuestMakesNoProgressAndResumes()
     {
         var (stopped, console) = Boot(Microvm, (vm, console) =>

@@ -22,6 +22,24 @@ internal static class GuestImages
 
     public static string MakeInitramfsScript => Path.Combine(GuestDir.Value, "make-initramfs.sh");
 
+    /// <summary>
+    /// An initrd like <see cref="Initrd"/> whose init also runs <paramref name="script"/> (with sh) after its
+    /// marker, built with shared/guest/make-initramfs.sh into <paramref name="directory"/>.
+    /// </summary>
+    public static string InitrdRunning(string script, string directory)
+    {
+        string scriptPath = Path.Combine(directory, "guest-run.sh");
+        File.WriteAllText(scriptPath, script);
+        string output = Path.Combine(directory, "initrd.gz");
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in new[] { MakeInitramfsScript, "-r", scriptPath, "-o", output }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string errors = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"make-initramfs.sh failed: {errors}");
+        return output;
+    }
+
     /// <summary>Debian's linux-image-amd64 kernel (fetched with apt-get download, never installed).</summary>
     public static string DebianKernel => L1Assets.EnsureAsync().GetAwaiter().GetResult().Kernel;
 }
