@@ -21,10 +21,11 @@ internal static class RunCommand
         var cpus = new Option<int>("--cpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var memory = new Option<ulong>("--memory") { Description = "guest memory, MiB", DefaultValueFactory = _ => 256 };
         var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
+        var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            kernel, initrd, cmdline, cpus, memory, noEmulation,
+            kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -39,8 +40,9 @@ internal static class RunCommand
             try
             {
                 config.Validate();
+                BzImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or BootException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
@@ -56,50 +58,46 @@ internal static class RunCommand
                 }
                 Console.Error.WriteLine($"podvisor: this host's KVM is {backend.Describe()};");
                 Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
-                return await RunInEmulatedHostAsync(config, ct);
+                return await RunInEmulatedHostAsync(config, parse.GetValue(onReboot), ct);
             }
-            return RunHere(config);
+            return RunHere(config, parse.GetValue(onReboot));
         });
         return command;
     }
 
-    private static int RunHere(MachineConfig config)
+    private static int RunHere(MachineConfig config, RebootPolicy onReboot)
     {
         using var stdout = Console.OpenStandardOutput();
         using var sink = new LineBufferedSink(stdout);
-        VirtualMachine vm;
+        VirtualMachine? current = null;
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
+            {
+                ctx.Cancel = true;
+                Volatile.Read(ref current)?.Stop(StopReason.HostRequest, "interrupted");
+            });
+        VmStopped stopped;
         try
         {
-            vm = VirtualMachine.Create(config, sink.Write);
+            stopped = VmRunner.Run(config, sink.Write, onReboot, onStarted: vm => Volatile.Write(ref current, vm));
         }
         catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        using (vm)
-        {
-            using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-                System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
-                {
-                    ctx.Cancel = true;
-                    vm.Stop(StopReason.HostRequest, "interrupted");
-                });
-            vm.Start();
-            var stopped = vm.Stopped.GetAwaiter().GetResult();
-            sink.Flush();
-            Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
-            return stopped.ExitCode;
-        }
+        sink.Flush();
+        Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
+        return stopped.ExitCode;
     }
 
-    private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, CancellationToken ct)
+    private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, RebootPolicy onReboot, CancellationToken ct)
     {
         // Memory for the guest plus the emulated host's own needs.
         int hostMiB = (int)Math.Max(1024, config.MemoryMiB + 768);
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the podvisor executable");
         var args = new List<string> { self, "run", "--no-emulated-host", "--kernel", config.KernelPath, "--cmdline", config.CommandLine,
-            "--cpus", config.Cpus.ToString(), "--memory", config.MemoryMiB.ToString() };
+            "--cpus", config.Cpus.ToString(), "--memory", config.MemoryMiB.ToString(), "--on-reboot", onReboot.ToString() };
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));

@@ -48,6 +48,22 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void RestartPolicyBootsTheGuestAgainAfterAReset()
+    {
+        var console = new ConsoleCapture();
+        int vms = 0;
+        var stopped = VmRunner.Run(Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " quiet" }, console.Add,
+            RebootPolicy.Restart, maxRestarts: 1, onStarted: _ => vms++);
+        Assert.Equal(2, vms);
+        Assert.Equal(2, console.Text.Split("GUEST-INIT-OK").Length - 1);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+
+        var once = new ConsoleCapture();
+        VmRunner.Run(Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " quiet" }, once.Add, RebootPolicy.Exit);
+        Assert.Equal(1, once.Text.Split("GUEST-INIT-OK").Length - 1);
+    }
+
+    [Fact]
     public void TwoVcpuGuestReportsTwoCpus()
     {
         var (stopped, console) = Boot(Microvm with { Cpus = 2, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
