@@ -79,7 +79,11 @@ internal static class RunCommand
         VmStopped stopped;
         try
         {
-            stopped = VmRunner.Run(config, sink.Write, onReboot, onStarted: vm => Volatile.Write(ref current, vm));
+            stopped = VmRunner.Run(config, sink.Write, onReboot, onStarted: vm =>
+            {
+                vm.BootTimer.Marked += elapsed => Console.Error.WriteLine($"podvisor: guest boot time {elapsed.TotalMilliseconds:0} ms (from VMM start to the guest's boot-timer write)");
+                Volatile.Write(ref current, vm);
+            });
         }
         catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException)
         {

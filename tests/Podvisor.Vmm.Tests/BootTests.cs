@@ -104,6 +104,47 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void GuestInitReachesTheBootTimer()
+    {
+        // The microVM kernel has neither /dev/mem nor ioperm, so a user-space boot-timer write needs Debian's
+        // kernel; the writer is a tiny static program doing ioperm + outb.
+        string dir = Directory.CreateTempSubdirectory("podvisor-boottimer-").FullName;
+        try
+        {
+            string source = Path.Combine(dir, "boottimer.c");
+            File.WriteAllText(source, """
+                #include <sys/io.h>
+                int main(void) { if (ioperm(0x440, 1, 1) != 0) return 1; outb(123, 0x440); return 0; }
+                """);
+            string binary = Path.Combine(dir, "boottimer");
+            using (var gcc = System.Diagnostics.Process.Start("gcc", ["-static", "-O2", "-o", binary, source])!)
+            {
+                gcc.WaitForExit();
+                Assert.Equal(0, gcc.ExitCode);
+            }
+            string initrd = GuestImages.InitrdRunning("/bin/boottimer; echo \"BOOT-TIMER-RC=$?\"\n", dir, extraFiles: [$"{binary}:/bin/boottimer"]);
+
+            Devices.BootTimer.BootTimer? timer = null;
+            var started = DateTime.UtcNow;
+            var (_, console) = Boot(Microvm with
+            {
+                KernelPath = GuestImages.DebianKernel,
+                InitrdPath = initrd,
+                CommandLine = MachineConfig.DefaultCommandLine + " quiet",
+            }, (vm, _) => timer = vm.BootTimer);
+
+            Assert.True(console.Value("BOOT-TIMER-RC=") == "0", console.Text);
+            var mark = Assert.Single(timer!.Marks);
+            var processStart = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+            Assert.InRange(mark, started - processStart, DateTime.UtcNow - processStart);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PausedGuestMakesNoProgressAndResumes()
     {
         var (stopped, console) = Boot(Microvm, (vm, console) =>

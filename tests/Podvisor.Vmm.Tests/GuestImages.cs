@@ -26,13 +26,18 @@ internal static class GuestImages
     /// An initrd like <see cref="Initrd"/> whose init also runs <paramref name="script"/> (with sh) after its
     /// marker, built with shared/guest/make-initramfs.sh into <paramref name="directory"/>.
     /// </summary>
-    public static string InitrdRunning(string script, string directory)
+    public static string InitrdRunning(string script, string directory, IEnumerable<string>? extraFiles = null)
     {
         string scriptPath = Path.Combine(directory, "guest-run.sh");
         File.WriteAllText(scriptPath, script);
         string output = Path.Combine(directory, "initrd.gz");
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string a in new[] { MakeInitramfsScript, "-r", scriptPath, "-o", output }) psi.ArgumentList.Add(a);
+        foreach (string file in extraFiles ?? [])
+        {
+            psi.ArgumentList.Add("-a");
+            psi.ArgumentList.Add(file);               // SRC:DEST
+        }
         using var p = System.Diagnostics.Process.Start(psi)!;
         string errors = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
         p.WaitForExit();

@@ -15,7 +15,7 @@ namespace Podvisor.Vmm.Machine;
 /// </summary>
 public sealed class VirtualMachine : IDisposable
 {
-    public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70;
+    public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70, BootTimerPort = 0x440;
     public const uint Com1Irq = 4;
     private const uint TssAddress = 0xfffb_d000;
 
@@ -41,11 +41,15 @@ public sealed class VirtualMachine : IDisposable
         _portIo.Register(Com1Port, 8, Serial);
         _portIo.Register(I8042Port, 5, new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042")));
         _portIo.Register(CmosPort, 2, new CmosRtc());
+        _portIo.Register(BootTimerPort, 1, BootTimer);
     }
 
     public MachineConfig Config { get; }
 
     public Uart8250 Serial { get; }
+
+    /// <summary>The guest writes 123 to port 0x440 when it has booted; see <see cref="Devices.BootTimer.BootTimer"/>.</summary>
+    public Devices.BootTimer.BootTimer BootTimer { get; } = new();
 
     public GuestRam Memory => _ram;
 
