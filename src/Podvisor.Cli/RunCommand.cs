@@ -79,6 +79,7 @@ internal static class RunCommand
         VmStopped stopped;
         try
         {
+            StartStdinPump(() => Volatile.Read(ref current));
             stopped = VmRunner.Run(config, sink.Write, onReboot, onStarted: vm =>
             {
                 vm.BootTimer.Marked += elapsed => Console.Error.WriteLine($"podvisor: guest boot time {elapsed.TotalMilliseconds:0} ms (from VMM start to the guest's boot-timer write)");
@@ -93,6 +94,19 @@ internal static class RunCommand
         sink.Flush();
         Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
         return stopped.ExitCode;
+    }
+
+    /// <summary>Forwards this terminal's input to the guest's serial port (line by line in a cooked terminal).</summary>
+    private static void StartStdinPump(Func<VirtualMachine?> currentVm)
+    {
+        var thread = new Thread(() =>
+        {
+            using var stdin = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            int n;
+            while ((n = stdin.Read(buffer)) > 0) currentVm()?.Serial.QueueInput(buffer.AsSpan(0, n));
+        }) { IsBackground = true, Name = "console-input" };
+        thread.Start();
     }
 
     private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, RebootPolicy onReboot, CancellationToken ct)

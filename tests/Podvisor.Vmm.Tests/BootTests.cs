@@ -145,6 +145,22 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void SerialInputReachesTheGuestShell()
+    {
+        var (stopped, console) = Boot(Microvm with { InitrdPath = GuestImages.ShellInitrd, CommandLine = MachineConfig.DefaultCommandLine + " quiet" },
+            (vm, console) =>
+            {
+                Assert.True(console.WaitFor("GUEST-SHELL", BootTimeout), console.Text);
+                Thread.Sleep(500);                                   // let the shell print its prompt
+                vm.Serial.QueueInput("echo serial-in-$((6*7))\n"u8);
+                Assert.True(console.WaitFor("serial-in-42", BootTimeout), console.Text);
+                vm.Serial.QueueInput("exit\n"u8);
+            });
+        Assert.Contains("GUEST-EXIT", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+    }
+
+    [Fact]
     public void PausedGuestMakesNoProgressAndResumes()
     {
         var (stopped, console) = Boot(Microvm, (vm, console) =>

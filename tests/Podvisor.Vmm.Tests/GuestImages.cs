@@ -20,6 +20,9 @@ internal static class GuestImages
 
     public static string Initrd => Path.Combine(GuestDir.Value, "initrd.gz");
 
+    /// <summary>Like <see cref="Initrd"/>, but init drops to a busybox shell on the serial console.</summary>
+    public static string ShellInitrd => Path.Combine(GuestDir.Value, "initrd-shell.gz");
+
     public static string MakeInitramfsScript => Path.Combine(GuestDir.Value, "make-initramfs.sh");
 
     /// <summary>
