@@ -14,14 +14,23 @@ internal static unsafe class Native
 
     public static int Ioctl(KvmFileDescriptor fd, uint request, void* arg)
     {
+        int rc = RawIoctl(fd, request, arg, out int errno);
+        if (rc < 0) throw new KvmException(KvmIoctls.NameOf(request), errno);
+        return rc;
+    }
+
+    /// <summary>The one place that calls ioctl(2): holds a reference on the descriptor for the call and
+    /// returns the raw result, with errno when it is negative.</summary>
+    private static int RawIoctl(KvmFileDescriptor fd, uint request, void* arg, out int errno)
+    {
         bool added = false;
         try
         {
             fd.DangerousAddRef(ref added);
             // SAFETY: arg points at a buffer at least as large as the request's encoded size (callers
-            // pass a pinned struct or a buffer they sized for the variable-length part).
+            // pass a pinned struct or a buffer they sized for the variable-length part), or is unused.
             int rc = LibC.ioctl(fd.Fd, unchecked((int)request), arg);
-            if (rc < 0) throw new KvmException(KvmIoctls.NameOf(request), LibC.errno);
+            errno = rc < 0 ? LibC.errno : 0;
             return rc;
         }
         finally
@@ -54,25 +63,10 @@ internal static unsafe class Native
     /// <summary>KVM_RUN: EINTR is a normal outcome (a kick), reported instead of thrown.</summary>
     public static int IoctlAllowInterrupt(KvmFileDescriptor fd, uint request, out bool interrupted)
     {
-        bool added = false;
-        try
-        {
-            fd.DangerousAddRef(ref added);
-            int rc = LibC.ioctl(fd.Fd, unchecked((int)request), (void*)null);
-            interrupted = false;
-            if (rc >= 0) return rc;
-            int errno = LibC.errno;
-            if (errno == Errnos.EINTR || errno == Errnos.EAGAIN)
-            {
-                interrupted = true;
-                return 0;
-            }
-            throw new KvmException(KvmIoctls.NameOf(request), errno);
-        }
-        finally
-        {
-            if (added) fd.DangerousRelease();
-        }
+        int rc = RawIoctl(fd, request, null, out int errno);
+        interrupted = rc < 0 && (errno == Errnos.EINTR || errno == Errnos.EAGAIN);
+        if (rc < 0 && !interrupted) throw new KvmException(KvmIoctls.NameOf(request), errno);
+        return Math.Max(rc, 0);
     }
 
     public static KvmFileDescriptor Open(string path, int flags)
