@@ -30,8 +30,27 @@ public sealed class BootTests
         Assert.Equal("6.1.176", console.Value("kernel="));
         Assert.Equal("1", console.Value("cpus="));
         Assert.Contains("GUEST-EXIT", console.Text);
-        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);   // init's `poweroff -f` through ACPI S5
         Assert.Equal(0, stopped.ExitCode);
+    }
+
+    [Fact]
+    public void WithoutAcpiTheGuestExitsThroughTheI8042Reset()
+    {
+        var (stopped, console) = Boot(Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " acpi=off quiet" });
+        Assert.Contains("GUEST-EXIT", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Contains("i8042", stopped.Detail);
+        Assert.Equal(0, stopped.ExitCode);
+    }
+
+    [Fact]
+    public void AcpiRebootUsesTheResetRegister()
+    {
+        var (stopped, console) = Boot(Microvm with { CommandLine = "console=ttyS0 reboot=a panic=-1 pci=off quiet guest.mode=reboot" });
+        Assert.Contains("GUEST-EXIT", console.Text);
+        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Contains("ACPI reset register", stopped.Detail);
     }
 
     [Fact]
@@ -44,7 +63,7 @@ public sealed class BootTests
         });
         Assert.True(console.Text.Contains("GUEST-INIT-OK", StringComparison.Ordinal), console.Text);
         Assert.StartsWith("6.1.0-", console.Value("kernel="));
-        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 
     [Fact]
@@ -52,14 +71,14 @@ public sealed class BootTests
     {
         var console = new ConsoleCapture();
         int vms = 0;
-        var stopped = VmRunner.Run(Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " quiet" }, console.Add,
-            RebootPolicy.Restart, maxRestarts: 1, onStarted: _ => vms++);
+        var rebooting = Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " quiet guest.mode=reboot" };
+        var stopped = VmRunner.Run(rebooting, console.Add, RebootPolicy.Restart, maxRestarts: 1, onStarted: _ => vms++);
         Assert.Equal(2, vms);
         Assert.Equal(2, console.Text.Split("GUEST-INIT-OK").Length - 1);
         Assert.Equal(StopReason.GuestReset, stopped.Reason);
 
         var once = new ConsoleCapture();
-        VmRunner.Run(Microvm with { CommandLine = MachineConfig.DefaultCommandLine + " quiet" }, once.Add, RebootPolicy.Exit);
+        VmRunner.Run(rebooting, once.Add, RebootPolicy.Exit);
         Assert.Equal(1, once.Text.Split("GUEST-INIT-OK").Length - 1);
     }
 
@@ -68,7 +87,7 @@ public sealed class BootTests
     {
         var (stopped, console) = Boot(Microvm with { Cpus = 2, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
         Assert.True(console.Value("cpus=") == "2", console.Text);
-        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 
     [Fact]
@@ -157,7 +176,7 @@ public sealed class BootTests
                 vm.Serial.QueueInput("exit\n"u8);
             });
         Assert.Contains("GUEST-EXIT", console.Text);
-        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 
     [Fact]
@@ -175,7 +194,7 @@ public sealed class BootTests
             Assert.Equal(VmState.Running, vm.State);
         });
         Assert.Contains("GUEST-INIT-OK", console.Text);
-        Assert.Equal(StopReason.GuestReset, stopped.Reason);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 
     [Fact]

@@ -54,14 +54,14 @@ public static class MpTable
         table.AddRange(U32(0));
         table.AddRange(entries);
         byte[] config = [.. table];
-        config[7] = Checksum(config);
+        config[7] = Acpi.Checksum.Of(config);
 
         var pointer = new byte[16];
         "_MP_"u8.CopyTo(pointer);
         BitConverter.GetBytes((uint)(BootLayout.MpTableAddress + 16)).CopyTo(pointer, 4);
         pointer[8] = 1;                                   // length in 16-byte units
         pointer[9] = 4;                                   // spec revision 1.4
-        pointer[10] = Checksum(pointer);
+        pointer[10] = Acpi.Checksum.Of(pointer);
         return [.. pointer, .. config];
     }
 
@@ -71,13 +71,6 @@ public static class MpTable
         if (BootLayout.MpTableAddress + (ulong)table.Length > BootLayout.HighMemoryStart)
             throw new BootException($"the MP table for {cpus} CPUs does not fit below 1 MiB");
         memory.Write(new GuestAddress(BootLayout.MpTableAddress), table);
-    }
-
-    private static byte Checksum(byte[] bytes)
-    {
-        int sum = 0;
-        foreach (byte b in bytes) sum += b;
-        return (byte)(-sum & 0xff);
     }
 
     private static byte[] U32(uint v) => BitConverter.GetBytes(v);

@@ -1,7 +1,9 @@
 using Podvisor.Kvm;
+using Podvisor.Vmm.Acpi;
 using Podvisor.Vmm.Boot;
 using Podvisor.Vmm.Cpu;
 using Podvisor.Vmm.Devices;
+using Podvisor.Vmm.Devices.Acpi;
 using Podvisor.Vmm.Devices.Legacy;
 using Podvisor.Vmm.Devices.Serial;
 using Podvisor.Vmm.Memory;
@@ -10,12 +12,12 @@ namespace Podvisor.Vmm.Machine;
 
 /// <summary>
 /// A microVM: guest RAM, the in-kernel irqchip and PIT, a serial console, an i8042 (for reset), a CMOS
-/// clock, and one dedicated OS thread per vCPU. Lifecycle: Created → Running ⇄ Paused → Stopped, and
-/// <see cref="Stopped"/> says why it ended.
+/// clock, MP and ACPI tables with hardware-reduced power management (poweroff, reset), and one dedicated
+/// OS thread per vCPU. Lifecycle: Created → Running ⇄ Paused → Stopped; <see cref="Stopped"/> says why.
 /// </summary>
 public sealed class VirtualMachine : IDisposable
 {
-    public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70, BootTimerPort = 0x440;
+    public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70, BootTimerPort = 0x440, AcpiPmPort = 0x600;
     public const uint Com1Irq = 4;
     private const uint TssAddress = 0xfffb_d000;
 
@@ -42,6 +44,9 @@ public sealed class VirtualMachine : IDisposable
         _portIo.Register(I8042Port, 5, new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042")));
         _portIo.Register(CmosPort, 2, new CmosRtc());
         _portIo.Register(BootTimerPort, 1, BootTimer);
+        _portIo.Register(AcpiPmPort, AcpiPorts.Count, new AcpiPowerManagement(
+            () => Stop(StopReason.GuestPowerOff, "the guest powered off (ACPI S5)"),
+            () => Stop(StopReason.GuestReset, "the guest reset the machine through the ACPI reset register")));
     }
 
     public MachineConfig Config { get; }
@@ -88,6 +93,7 @@ public sealed class VirtualMachine : IDisposable
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
             machine.Boot = LinuxLoader.Load(ram, kernel, initrd, config.CommandLine);
             MpTable.Write(ram, config.Cpus);
+            AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort));
             machine.CreateVcpus();
             return machine;
         }
