@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ManifestException = Podvisor.Api.ManifestException;
 using Podvisor.EmulatedHost;
 using Podvisor.Kvm;
 using Podvisor.Vmm.Boot;
@@ -7,45 +8,74 @@ using Podvisor.Vmm.Machine;
 namespace Podvisor.Cli;
 
 /// <summary>
-/// <c>podvisor run</c>: boots a VM locally, its serial console on this terminal, and exits with the VM's
-/// exit code. Where /dev/kvm cannot boot stock kernels (kvm_pvm, no VT-x/AMD-V) it says so and runs the
+/// <c>podvisor run</c>: boots a VM locally — from a VirtualMachine manifest or from flags — with its serial
+/// console on this terminal, and exits with the VM's exit code. Where /dev/kvm cannot boot stock kernels (kvm_pvm, no VT-x/AMD-V) it says so and runs the
 /// VM inside the emulated KVM host, unless told not to.
 /// </summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var kernel = new Option<string>("--kernel") { Description = "Linux bzImage to boot", Required = true };
+        var manifest = new Argument<string?>("manifest") { Description = "VirtualMachine (or VirtualMachineInstance) manifest, YAML or JSON", Arity = ArgumentArity.ZeroOrOne };
+        var kernel = new Option<string?>("--kernel") { Description = "Linux bzImage to boot (instead of a manifest)" };
         var initrd = new Option<string?>("--initrd") { Description = "initramfs to load" };
         var cmdline = new Option<string>("--cmdline") { Description = "kernel command line", DefaultValueFactory = _ => MachineConfig.DefaultCommandLine };
         var cpus = new Option<int>("--cpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var memory = new Option<ulong>("--memory") { Description = "guest memory, MiB", DefaultValueFactory = _ => 256 };
         var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "check the input and print the machine it describes; boot nothing" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot,
+            manifest, kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot, dryRun,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var config = new MachineConfig
-            {
-                KernelPath = Path.GetFullPath(parse.GetValue(kernel)!),
-                InitrdPath = parse.GetValue(initrd) is { } i ? Path.GetFullPath(i) : null,
-                CommandLine = parse.GetValue(cmdline)!,
-                Cpus = parse.GetValue(cpus),
-                MemoryMiB = parse.GetValue(memory),
-            };
+            MachineConfig config;
+            string? manifestName = null;
             try
             {
+                if (parse.GetValue(manifest) is { } manifestPath)
+                {
+                    var given = new Option[] { kernel, initrd, cmdline, cpus, memory }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                    if (given.Count > 0)
+                        throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
+                    (manifestName, config) = ManifestMachine.Load(manifestPath);
+                }
+                else if (parse.GetValue(kernel) is { } kernelPath)
+                {
+                    config = new MachineConfig
+                    {
+                        KernelPath = Path.GetFullPath(kernelPath),
+                        InitrdPath = parse.GetValue(initrd) is { } i ? Path.GetFullPath(i) : null,
+                        CommandLine = parse.GetValue(cmdline)!,
+                        Cpus = parse.GetValue(cpus),
+                        MemoryMiB = parse.GetValue(memory),
+                    };
+                }
+                else
+                {
+                    throw new ArgumentException("give a VirtualMachine manifest (podvisor run vm.yaml) or --kernel");
+                }
                 config.Validate();
                 BzImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
+                if (manifestName is not null)
+                    Console.Error.WriteLine($"podvisor: {manifestName}: {config.Cpus} vCPU, {config.MemoryMiB} MiB guest memory");
             }
-            catch (Exception e) when (e is ArgumentException or BootException)
+            catch (Exception e) when (e is ArgumentException or BootException or ManifestException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
+            }
+            if (parse.GetValue(dryRun))
+            {
+                Console.WriteLine($"kernel:  {config.KernelPath}");
+                Console.WriteLine($"initrd:  {config.InitrdPath ?? "(none)"}");
+                Console.WriteLine($"cmdline: {config.CommandLine}");
+                Console.WriteLine($"cpus:    {config.Cpus}");
+                Console.WriteLine($"memory:  {config.MemoryMiB} MiB");
+                return 0;
             }
 
             var backend = KvmBackend.Detect();

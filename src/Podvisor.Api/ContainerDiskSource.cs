@@ -1,0 +1,11 @@
+using System.Text.Json.Serialization;
+
+namespace Podvisor.Api;
+
+/// <summary>A disk image inside a container image (ephemeral: writes are lost when the VM stops).</summary>
+public sealed class ContainerDiskSource
+{
+    [JsonPropertyName("image")] public string? Image { get; set; }
+    [JsonPropertyName("path")] public string? Path { get; set; }
+    [JsonPropertyName("imagePullPolicy")] public string? ImagePullPolicy { get; set; }
+}

@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace Podvisor.Api;
+
+/// <summary>A disk the guest sees; <see cref="Name"/> names the volume behind it.</summary>
+public sealed class Disk
+{
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("disk")] public DiskTarget? DiskTarget { get; set; }
+    [JsonPropertyName("bootOrder")] public int? BootOrder { get; set; }
+    [JsonPropertyName("serial")] public string? Serial { get; set; }
+    /// <summary>"none" (direct I/O) or "writethrough"/"writeback" through the host page cache.</summary>
+    [JsonPropertyName("cache")] public string? Cache { get; set; }
+}

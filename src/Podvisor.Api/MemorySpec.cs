@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace Podvisor.Api;
+
+public sealed class MemorySpec
+{
+    /// <summary>Guest RAM as a Kubernetes quantity ("256Mi", "1Gi"). Defaults to resources.requests.memory.</summary>
+    [JsonPropertyName("guest")] public string? Guest { get; set; }
+    [JsonPropertyName("hugepages")] public Hugepages? Hugepages { get; set; }
+}

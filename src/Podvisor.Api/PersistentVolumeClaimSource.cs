@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace Podvisor.Api;
+
+/// <summary>A PersistentVolumeClaim holding a disk image (or a block device).</summary>
+public sealed class PersistentVolumeClaimSource
+{
+    [JsonPropertyName("claimName")] public string? ClaimName { get; set; }
+    [JsonPropertyName("readOnly")] public bool? ReadOnly { get; set; }
+}

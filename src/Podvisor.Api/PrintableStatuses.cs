@@ -1,0 +1,9 @@
+namespace Podvisor.Api;
+
+/// <summary>The values of <c>status.printableStatus</c> (KubeVirt's).</summary>
+public static class PrintableStatuses
+{
+    public const string Stopped = "Stopped", Provisioning = "Provisioning", Starting = "Starting", Running = "Running",
+        Paused = "Paused", Stopping = "Stopping", Terminating = "Terminating", Migrating = "Migrating",
+        ErrorUnschedulable = "ErrorUnschedulable", CrashLoopBackOff = "CrashLoopBackOff", Unknown = "Unknown";
+}

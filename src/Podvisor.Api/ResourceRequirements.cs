@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+
+namespace Podvisor.Api;
+
+/// <summary>Requests and limits of the launcher pod, as quantities by resource name ("memory", "cpu").</summary>
+public sealed class ResourceRequirements
+{
+    [JsonPropertyName("requests")] public Dictionary<string, string>? Requests { get; set; }
+    [JsonPropertyName("limits")] public Dictionary<string, string>? Limits { get; set; }
+    /// <summary>Do not add the VMM's own overhead to the pod's memory request.</summary>
+    [JsonPropertyName("overcommitGuestOverhead")] public bool? OvercommitGuestOverhead { get; set; }
+}

@@ -1,0 +1,130 @@
+namespace Podvisor.Cli.Tests;
+
+/// <summary>
+/// <c>podvisor run</c> refuses bad input before anything exists: a clear message naming the problem,
+/// exit code 2, and nothing left behind (no temporary files, no emulated host started).
+/// </summary>
+public sealed class RunInputTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("podvisor-cli-").FullName;
+    private readonly string _tmp;
+
+    public RunInputTests()
+    {
+        _tmp = Path.Combine(_work, "tmp");
+        Directory.CreateDirectory(_tmp);
+    }
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private static string Kernel => Path.GetFullPath(Path.Combine(Podvisor.RepositoryRoot, "..", "shared", "guest", "bzImage"));
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_work, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private void AssertRefused(string expected, params string[] args)
+    {
+        var result = Podvisor.Run(args, _tmp);
+        Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}; stderr: {result.Stderr}");
+        Assert.Contains(expected, result.Stderr);
+        Assert.StartsWith("error: ", result.Stderr);
+        Assert.Equal("", result.Stdout);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_tmp));
+    }
+
+    private string Manifest(string domain, string extra = "") => Write("vm.yaml", $"""
+        apiVersion: podvisor.io/v1alpha1
+        kind: VirtualMachine
+        metadata:
+          name: test
+        spec:
+          runStrategy: Always
+          template:
+            spec:
+              domain:
+        {domain}
+        {extra}
+        """);
+
+    private const string GoodDomain = """
+                memory:
+                  guest: 128Mi
+                firmware:
+                  kernelBoot:
+                    kernelArgs: console=ttyS0 quiet
+                    hostPath:
+                      kernelPath: KERNEL
+        """;
+
+    [Fact]
+    public void DryRunOfTheExampleManifestShowsTheMachine()
+    {
+        var result = Podvisor.Run(["run", "examples/vm.yaml", "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($"kernel:  {Kernel}", result.Stdout);                   // relative to the manifest's folder
+        Assert.Contains("initrd:  " + Path.Combine(Path.GetDirectoryName(Kernel)!, "initrd.gz"), result.Stdout);
+        Assert.Contains("cpus:    1", result.Stdout);
+        Assert.Contains("memory:  256 MiB", result.Stdout);
+        Assert.Contains("microvm: 1 vCPU, 256 MiB", result.Stderr);
+    }
+
+    [Fact]
+    public void DryRunUsesKernelArgsAndTopology()
+    {
+        string path = Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        cpu: {sockets: 1, cores: 2, threads: 1}");
+        var result = Podvisor.Run(["run", path, "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("cmdline: console=ttyS0 quiet", result.Stdout);
+        Assert.Contains("cpus:    2", result.Stdout);
+        Assert.Contains("memory:  128 MiB", result.Stdout);
+    }
+
+    [Fact]
+    public void MissingKernel() => AssertRefused("kernel /nonexistent/bzImage does not exist", "run", "--kernel", "/nonexistent/bzImage");
+
+    [Fact]
+    public void AFileThatIsNotAKernel() =>
+        AssertRefused("is not a Linux bzImage", "run", "--kernel", Write("random.bin", new string('x', 8192)));
+
+    [Fact]
+    public void ZeroVcpus() => AssertRefused("cpus must be between 1 and 254, got 0", "run", "--kernel", Kernel, "--cpus", "0");
+
+    [Fact]
+    public void NothingToBoot() => AssertRefused("give a VirtualMachine manifest (podvisor run vm.yaml) or --kernel", "run");
+
+    [Fact]
+    public void MalformedManifestNamesTheLine() =>
+        AssertRefused("vm.yaml: line 4, column 1: ", "run", Write("vm.yaml", "apiVersion: podvisor.io/v1alpha1\nkind: VirtualMachine\nspec: [\n"));
+
+    [Fact]
+    public void ManifestWithAnUnknownFieldNamesIt() =>
+        AssertRefused("spec.template.spec.domain.cpus: unknown field", "run", Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        cpus: 2"));
+
+    [Fact]
+    public void ManifestWithZeroCoresNamesTheField() =>
+        AssertRefused("spec.template.spec.domain.cpu.cores: must be at least 1, got 0", "run",
+            Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        cpu: {cores: 0}"));
+
+    [Fact]
+    public void ManifestWhoseKernelIsMissing() =>
+        AssertRefused("kernel /nonexistent/vmlinuz does not exist", "run", Manifest(GoodDomain.Replace("KERNEL", "/nonexistent/vmlinuz")));
+
+    [Fact]
+    public void KubeVirtApiVersionSaysWhatToChange() =>
+        AssertRefused("change it to podvisor.io/v1alpha1", "run",
+            Write("kv.yaml", File.ReadAllText(Path.Combine(Podvisor.RepositoryRoot, "examples", "vm.yaml")).Replace("podvisor.io/v1alpha1", "kubevirt.io/v1")));
+
+    [Fact]
+    public void ManifestAndFlagsTogetherAreRefused() =>
+        AssertRefused("drop --cpus", "run", Path.Combine(Podvisor.RepositoryRoot, "examples", "vm.yaml"), "--cpus", "2");
+
+    [Fact]
+    public void WhatALocalRunCannotDoYetIsNamedNotDropped() =>
+        AssertRefused("spec.template.spec.volumes: disks (virtio-blk) are not supported by this version yet", "run",
+            Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        devices:\n          disks:\n          - name: root",
+                "      volumes:\n      - name: root\n        emptyDisk: {capacity: 1Gi}"));
+}
