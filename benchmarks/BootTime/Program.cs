@@ -46,7 +46,7 @@ string where;
 if (needsEmulatedHost)
 {
     where = "inside the emulated KVM host (kvm_amd under QEMU TCG)";
-    await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions { MemoryMiB = 2048, WritableShares = [], Log = Console.Error.WriteLine });
+    await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions { MemoryMiB = 2048, Cpus = 1, WritableShares = [], Log = Console.Error.WriteLine });
     rc = await host.RunAsync(inside, output, Console.OpenStandardError(), TimeSpan.FromMinutes(30));
 }
 else

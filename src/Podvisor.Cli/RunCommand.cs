@@ -3,6 +3,7 @@ using ManifestException = Podvisor.Api.ManifestException;
 using Podvisor.EmulatedHost;
 using Podvisor.Kvm;
 using Podvisor.Vmm.Boot;
+using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Machine;
 
 namespace Podvisor.Cli;
@@ -17,7 +18,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var manifest = new Argument<string?>("manifest") { Description = "VirtualMachine (or VirtualMachineInstance) manifest, YAML or JSON", Arity = ArgumentArity.ZeroOrOne };
-        var kernel = new Option<string?>("--kernel") { Description = "Linux bzImage to boot (instead of a manifest)" };
+        var kernel = new Option<string?>("--kernel") { Description = "Linux kernel to boot: a bzImage, or an ELF vmlinux with a PVH entry (instead of a manifest)" };
         var initrd = new Option<string?>("--initrd") { Description = "initramfs to load" };
         var cmdline = new Option<string>("--cmdline") { Description = "kernel command line", DefaultValueFactory = _ => MachineConfig.DefaultCommandLine };
         var cpus = new Option<int>("--cpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
@@ -33,6 +34,7 @@ internal static class RunCommand
         command.SetAction(async (parse, ct) =>
         {
             MachineConfig config;
+            KernelImage kernelImage;
             string? manifestName = null;
             try
             {
@@ -59,7 +61,7 @@ internal static class RunCommand
                     throw new ArgumentException("give a VirtualMachine manifest (podvisor run vm.yaml) or --kernel");
                 }
                 config.Validate();
-                BzImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
+                kernelImage = KernelImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
                 if (manifestName is not null)
                     Console.Error.WriteLine($"podvisor: {manifestName}: {config.Cpus} vCPU, {config.MemoryMiB} MiB guest memory");
             }
@@ -78,7 +80,9 @@ internal static class RunCommand
                 return 0;
             }
 
+            StartupTrace.Mark("input checked");
             var backend = KvmBackend.Detect();
+            StartupTrace.Mark($"KVM backend: {backend.Describe()}");
             if (!backend.IsHardwareAssisted)
             {
                 if (parse.GetValue(noEmulation))
@@ -90,12 +94,12 @@ internal static class RunCommand
                 Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
                 return await RunInEmulatedHostAsync(config, parse.GetValue(onReboot), ct);
             }
-            return RunHere(config, parse.GetValue(onReboot));
+            return RunHere(config, kernelImage, parse.GetValue(onReboot));
         });
         return command;
     }
 
-    private static int RunHere(MachineConfig config, RebootPolicy onReboot)
+    private static int RunHere(MachineConfig config, KernelImage kernel, RebootPolicy onReboot)
     {
         using var stdout = Console.OpenStandardOutput();
         using var sink = new LineBufferedSink(stdout);
@@ -110,11 +114,20 @@ internal static class RunCommand
         try
         {
             StartStdinPump(() => Volatile.Read(ref current));
-            stopped = VmRunner.Run(config, sink.Write, onReboot, onStarted: vm =>
+            bool firstByte = true;
+            stopped = VmRunner.Run(config, b =>
+            {
+                if (firstByte)
+                {
+                    firstByte = false;
+                    StartupTrace.Mark("first console byte from the guest");
+                }
+                sink.Write(b);
+            }, onReboot, onStarted: vm =>
             {
                 vm.BootTimer.Marked += elapsed => Console.Error.WriteLine($"podvisor: guest boot time {elapsed.TotalMilliseconds:0} ms (from VMM start to the guest's boot-timer write)");
                 Volatile.Write(ref current, vm);
-            });
+            }, kernel: kernel);
         }
         catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException)
         {

@@ -88,7 +88,7 @@ public sealed class RunInputTests : IDisposable
 
     [Fact]
     public void AFileThatIsNotAKernel() =>
-        AssertRefused("is not a Linux bzImage", "run", "--kernel", Write("random.bin", new string('x', 8192)));
+        AssertRefused("is not a Linux kernel: neither a bzImage", "run", "--kernel", Write("random.bin", new string('x', 8192)));
 
     [Fact]
     public void ZeroVcpus() => AssertRefused("cpus must be between 1 and 254, got 0", "run", "--kernel", Kernel, "--cpus", "0");

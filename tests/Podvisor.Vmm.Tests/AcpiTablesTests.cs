@@ -136,7 +136,7 @@ public sealed class AcpiTablesTests : IDisposable
         _ram.TakeVmmDirty();
         AcpiTables.Write(_ram, 254, Ports);
         var dirty = _ram.TakeVmmDirty().DirtyPages().ToList();
-        var reserved = LinuxLoader.MemoryMap(_ram.Size).Single(e => e.Type == E820Type.Reserved);
+        var reserved = LinuxLoader.MemoryMap(_ram.Regions).Single(e => e.Type == E820Type.Reserved);
         Assert.Contains(AcpiTables.RsdpAddress / GuestRam.PageSize, dirty);
         Assert.All(dirty, page =>
             Assert.InRange(page * GuestRam.PageSize, reserved.Address, reserved.Address + reserved.Size - 1));

@@ -22,7 +22,7 @@ public sealed class BzImageTests
         var bytes = new byte[8192];
         new Random(1).NextBytes(bytes);
         var e = Assert.Throws<BootException>(() => BzImage.Parse(bytes, "random.bin"));
-        Assert.Contains("random.bin is not a Linux bzImage", e.Message);
+        Assert.Contains("random.bin is not a Linux kernel: neither a bzImage", e.Message);
     }
 
     [Fact]

@@ -18,6 +18,9 @@ internal static class GuestImages
 
     public static string MicrovmKernel => Path.Combine(GuestDir.Value, "bzImage");
 
+    /// <summary>The same kernel as an uncompressed ELF with the PVH entry note.</summary>
+    public static string MicrovmVmlinux => Path.Combine(GuestDir.Value, "vmlinux");
+
     public static string Initrd => Path.Combine(GuestDir.Value, "initrd.gz");
 
     /// <summary>Like <see cref="Initrd"/>, but init drops to a busybox shell on the serial console.</summary>

@@ -12,7 +12,7 @@ public sealed class MachineConfigTests
     [InlineData(0, 256, "cpus must be between 1 and 254")]
     [InlineData(255, 256, "cpus must be between 1 and 254")]
     [InlineData(1, 8, "memory must be at least 16 MiB")]
-    [InlineData(1, 4096, "memory above 3328 MiB")]
+    [InlineData(1, 2UL << 20, "memory must be at most 1048576 MiB (1 TiB)")]
     public void OutOfRangeSizesAreNamed(int cpus, ulong memory, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => (Good with { Cpus = cpus, MemoryMiB = memory }).Validate());
@@ -41,7 +41,7 @@ public sealed class MachineConfigTests
             File.WriteAllText(notKernel, "hello");
             var e = Assert.Throws<BootException>(() => VirtualMachine.Create(Good with { KernelPath = notKernel }, _ => { },
                 kvmDevice: "/nonexistent/kvm"));
-            Assert.Contains("is not a Linux bzImage", e.Message);
+            Assert.Contains("is not a Linux kernel: neither a bzImage", e.Message);
         }
         finally
         {

@@ -7,7 +7,7 @@ namespace Podvisor.Vmm.Boot;
 /// setup header we copy into the zero page, and the protected-mode kernel we load at 1 MiB and enter at
 /// its 64-bit entry point (offset 0x200).
 /// </summary>
-public sealed class BzImage
+public sealed class BzImage : KernelImage
 {
     public const int SetupHeaderOffset = 0x1f1;
     private const uint HeaderMagic = 0x53726448; // "HdrS"
@@ -15,7 +15,7 @@ public sealed class BzImage
     private const ushort XlfKernel64 = 1 << 0;
     private const byte LoadedHigh = 1 << 0;
 
-    private BzImage(byte[] image, int setupSize, ushort protocol)
+    private BzImage(byte[] image, int setupSize, ushort protocol, string path) : base(path)
     {
         Image = image;
         SetupSize = setupSize;
@@ -41,7 +41,7 @@ public sealed class BzImage
     /// <summary>Memory the kernel needs from its load address while it decompresses (init_size).</summary>
     public uint InitSize => BinaryPrimitives.ReadUInt32LittleEndian(Image.AsSpan(0x260));
 
-    public static BzImage Load(string path)
+    public static new BzImage Load(string path)
     {
         byte[] image;
         try
@@ -59,7 +59,7 @@ public sealed class BzImage
     {
         if (image.Length < 0x264 || BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(0x1fe)) != 0xAA55
             || BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(0x202)) != HeaderMagic)
-            throw new BootException($"{name} is not a Linux bzImage (no boot-protocol header \"HdrS\" at 0x202)");
+            throw new BootException($"{name} is not a Linux kernel: neither a bzImage (no boot-protocol header \"HdrS\" at 0x202) nor an ELF vmlinux");
         ushort protocol = BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(0x206));
         if (protocol < MinimumProtocol)
             throw new BootException($"{name} speaks boot protocol {protocol >> 8}.{protocol & 0xff}; Podvisor needs 2.12 or later (Linux 3.8+)");
@@ -74,6 +74,6 @@ public sealed class BzImage
         int headerEnd = 0x202 + image[0x201];
         if (headerEnd > setupSize || headerEnd > 0x290)
             throw new BootException($"{name} has a malformed setup header (ends at 0x{headerEnd:x})");
-        return new BzImage(image, setupSize, protocol);
+        return new BzImage(image, setupSize, protocol, name);
     }
 }

@@ -11,7 +11,9 @@ public static class LinuxLoader
 {
     public static BootSetup Load(IGuestMemory memory, BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine)
     {
-        ulong ramEnd = memory.End.Value;
+        // Everything the loader places stays below the MMIO window (the kernel, initrd and boot structures are
+        // addressed with 32 bits); RAM above 4 GiB only appears in the e820 map.
+        ulong ramEnd = memory.Regions[0].End;
         ulong kernelEnd = BootLayout.HighMemoryStart + Math.Max((ulong)kernel.ProtectedModeKernel.Length, kernel.InitSize);
         if (kernelEnd > ramEnd)
             throw new BootException($"the kernel needs {kernelEnd >> 20} MiB of guest memory to decompress; the VM has {ramEnd >> 20} MiB");
@@ -39,7 +41,7 @@ public static class LinuxLoader
             zeroPage.SetInitrd(initrdAddress, (ulong)initrd.Length);
         }
 
-        var e820 = MemoryMap(ramEnd);
+        var e820 = MemoryMap(memory.Regions);
         zeroPage.SetE820(e820);
         memory.Write(new GuestAddress(BootLayout.ZeroPageAddress), zeroPage.Bytes);
         LongMode.WriteTables(memory);
@@ -49,11 +51,17 @@ public static class LinuxLoader
             commandLine, e820);
     }
 
-    /// <summary>RAM below the EBDA, the legacy hole up to 1 MiB, then RAM to the end.</summary>
-    public static IReadOnlyList<E820Entry> MemoryMap(ulong ramEnd) =>
-    [
-        new(0, BootLayout.EbdaStart, E820Type.Ram),
-        new(BootLayout.EbdaStart, BootLayout.HighMemoryStart - BootLayout.EbdaStart, E820Type.Reserved),
-        new(BootLayout.HighMemoryStart, ramEnd - BootLayout.HighMemoryStart, E820Type.Ram),
-    ];
+    /// <summary>RAM below the EBDA, the legacy hole up to 1 MiB, RAM to the end of the first region, then every other region.</summary>
+    public static IReadOnlyList<E820Entry> MemoryMap(IReadOnlyList<GuestRegion> regions)
+    {
+        ulong lowEnd = regions[0].End;
+        var map = new List<E820Entry>
+        {
+            new(0, BootLayout.EbdaStart, E820Type.Ram),
+            new(BootLayout.EbdaStart, BootLayout.HighMemoryStart - BootLayout.EbdaStart, E820Type.Reserved),
+            new(BootLayout.HighMemoryStart, lowEnd - BootLayout.HighMemoryStart, E820Type.Ram),
+        };
+        foreach (var region in regions.Skip(1)) map.Add(new(region.Start.Value, region.Size, E820Type.Ram));
+        return map;
+    }
 }

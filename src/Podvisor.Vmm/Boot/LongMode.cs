@@ -13,14 +13,10 @@ public static class LongMode
     private static readonly ulong[] Gdt =
     [
         0,
-        Descriptor(0xa09b, 0, 0xfffff),   // code: present, ring 0, execute/read, L=1, G=1
-        Descriptor(0xc093, 0, 0xfffff),   // data: present, ring 0, read/write, D/B=1, G=1
-        Descriptor(0x808b, 0, 0xfffff),   // TSS: present, busy 64-bit TSS
+        GdtDescriptor.Build(0xa09b, 0, 0xfffff),   // code: present, ring 0, execute/read, L=1, G=1
+        GdtDescriptor.Build(0xc093, 0, 0xfffff),   // data: present, ring 0, read/write, D/B=1, G=1
+        GdtDescriptor.Build(0x808b, 0, 0xfffff),   // TSS: present, busy 64-bit TSS
     ];
-
-    private static ulong Descriptor(ushort flags, uint baseAddress, uint limit) =>
-        ((ulong)(baseAddress & 0xff000000) << (56 - 24)) | ((ulong)(flags & 0x0000f0ff) << 40)
-        | ((ulong)(limit & 0x000f0000) << (48 - 16)) | ((ulong)(baseAddress & 0x00ffffff) << 16) | (limit & 0x0000ffff);
 
     public static void WriteTables(IGuestMemory memory)
     {
@@ -32,34 +28,14 @@ public static class LongMode
             memory.WriteValue(new GuestAddress(BootLayout.PdAddress + i * 8), (i << 21) | 0x83); // present, writable, 2 MiB
     }
 
-    private static KvmSegment Segment(ushort selector, ulong descriptor)
-    {
-        uint limit = (uint)(((descriptor >> 32) & 0xf0000) | (descriptor & 0xffff));
-        bool pageGranular = ((descriptor >> 55) & 1) != 0;
-        return new KvmSegment
-        {
-            Base = ((descriptor >> 16) & 0xffffff) | ((descriptor >> 32) & 0xff000000),
-            Limit = pageGranular ? (limit << 12) | 0xfff : limit,
-            Selector = selector,
-            Type = (byte)((descriptor >> 40) & 0xf),
-            S = (byte)((descriptor >> 44) & 1),
-            Dpl = (byte)((descriptor >> 45) & 3),
-            Present = (byte)((descriptor >> 47) & 1),
-            Avl = (byte)((descriptor >> 52) & 1),
-            L = (byte)((descriptor >> 53) & 1),
-            Db = (byte)((descriptor >> 54) & 1),
-            G = (byte)((descriptor >> 55) & 1),
-        };
-    }
-
     /// <summary>Applies the long-mode entry state to <paramref name="sregs"/> (keeping KVM's other fields).</summary>
     public static void ApplyTo(ref KvmSregs sregs)
     {
         sregs.Gdt = new KvmDtable { Base = BootLayout.GdtAddress, Limit = (ushort)(Gdt.Length * 8 - 1) };
         sregs.Idt = new KvmDtable { Base = BootLayout.IdtAddress, Limit = 7 };
-        sregs.Cs = Segment(CodeSelector, Gdt[1]);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = Segment(DataSelector, Gdt[2]);
-        sregs.Tr = Segment(TssSelector, Gdt[3]);
+        sregs.Cs = GdtDescriptor.ToSegment(CodeSelector, Gdt[1]);
+        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = GdtDescriptor.ToSegment(DataSelector, Gdt[2]);
+        sregs.Tr = GdtDescriptor.ToSegment(TssSelector, Gdt[3]);
         sregs.Cr3 = BootLayout.Pml4Address;
         sregs.Cr4 |= 0x20;                        // PAE
         sregs.Cr0 |= 0x8000_0001;                 // PG | PE

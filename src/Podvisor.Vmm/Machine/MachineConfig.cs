@@ -5,6 +5,8 @@ public sealed record MachineConfig
 {
     public const string DefaultCommandLine = "console=ttyS0 reboot=k panic=-1 pci=off i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd";
     public const int MaxCpus = 254;
+    /// <summary>1 TiB: well inside what 4-level paging and every KVM host's physical address width cover.</summary>
+    public const ulong MaxMemoryMiB = 1UL << 20;
 
     public required string KernelPath { get; init; }
     public string? InitrdPath { get; init; }
@@ -18,8 +20,7 @@ public sealed record MachineConfig
     {
         if (Cpus < 1 || Cpus > MaxCpus) throw new ArgumentException($"cpus must be between 1 and {MaxCpus}, got {Cpus}");
         if (MemoryMiB < 16) throw new ArgumentException($"memory must be at least 16 MiB, got {MemoryMiB} MiB");
-        ulong limit = (Boot.BootLayout.MmioStart >> 20);
-        if (MemoryMiB > limit) throw new ArgumentException($"memory above {limit} MiB (the MMIO window at 3.25 GiB) is not supported yet, got {MemoryMiB} MiB");
+        if (MemoryMiB > MaxMemoryMiB) throw new ArgumentException($"memory must be at most {MaxMemoryMiB} MiB (1 TiB), got {MemoryMiB} MiB");
         ulong host = hostMemoryMiB ?? HostMemoryMiB();
         if (host > 0 && MemoryMiB > host) throw new ArgumentException($"memory {MemoryMiB} MiB is more than this host has ({host} MiB)");
         if (!File.Exists(KernelPath)) throw new ArgumentException($"kernel {KernelPath} does not exist");

@@ -4,6 +4,7 @@ using Podvisor.Vmm.Boot;
 using Podvisor.Vmm.Cpu;
 using Podvisor.Vmm.Devices;
 using Podvisor.Vmm.Devices.Acpi;
+using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Devices.Legacy;
 using Podvisor.Vmm.Devices.Serial;
 using Podvisor.Vmm.Memory;
@@ -72,11 +73,14 @@ public sealed class VirtualMachine : IDisposable
     public long UnclaimedPortAccesses => _portIo.UnclaimedAccesses;
 
     /// <summary>Builds the VM and loads the kernel; nothing runs until <see cref="Start"/>.</summary>
-    public static VirtualMachine Create(MachineConfig config, Action<byte> consoleOutput, string kvmDevice = "/dev/kvm")
+    /// <param name="kernel">The kernel at <see cref="MachineConfig.KernelPath"/> if the caller has read it already.</param>
+    public static VirtualMachine Create(MachineConfig config, Action<byte> consoleOutput, string kvmDevice = "/dev/kvm", KernelImage? kernel = null)
     {
+        StartupTrace.Mark("creating the VM");
         config.Validate();
-        var kernel = BzImage.Load(config.KernelPath);
+        kernel ??= KernelImage.Load(config.KernelPath);
         byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
+        StartupTrace.Mark("kernel and initrd read");
 
         var kvm = Kvm.Kvm.Open(kvmDevice);
         Vm? vm = null;
@@ -88,13 +92,26 @@ public sealed class VirtualMachine : IDisposable
             vm.SetTssAddress(TssAddress);
             vm.CreateIrqchip();
             vm.CreatePit2();
+            StartupTrace.Mark("KVM VM, irqchip and PIT created");
             ram = new GuestRam(config.MemoryMiB << 20);
-            vm.SetMemorySlot(new MemorySlot(0, 0, ram.Host, 0, ram.Size));
+            for (int slot = 0; slot < ram.Regions.Count; slot++)
+            {
+                var region = ram.Regions[slot];
+                vm.SetMemorySlot(new MemorySlot((uint)slot, region.Start.Value, ram.Host, region.HostOffset, region.Size));
+            }
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
-            machine.Boot = LinuxLoader.Load(ram, kernel, initrd, config.CommandLine);
+            StartupTrace.Mark("guest RAM mapped");
+            machine.Boot = kernel switch
+            {
+                BzImage bzImage => LinuxLoader.Load(ram, bzImage, initrd, config.CommandLine),
+                PvhElfKernel elf => PvhLoader.Load(ram, elf, initrd, config.CommandLine),
+                _ => throw new BootException($"{kernel.Path}: unsupported kernel format"),
+            };
+            StartupTrace.Mark("kernel, initrd and boot parameters in guest RAM");
             MpTable.Write(ram, config.Cpus);
             AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort));
             machine.CreateVcpus();
+            StartupTrace.Mark("MP/ACPI tables written, vCPUs created");
             return machine;
         }
         catch
@@ -129,9 +146,18 @@ public sealed class VirtualMachine : IDisposable
             if (id == 0)
             {
                 var sregs = vcpu.GetSregs();
-                LongMode.ApplyTo(ref sregs);
-                vcpu.SetSregs(sregs);
-                vcpu.SetRegs(LongMode.EntryRegisters(Boot!));
+                if (Boot!.Protocol == BootProtocol.Pvh)
+                {
+                    ProtectedMode32.ApplyTo(ref sregs);
+                    vcpu.SetSregs(sregs);
+                    vcpu.SetRegs(ProtectedMode32.EntryRegisters(Boot));
+                }
+                else
+                {
+                    LongMode.ApplyTo(ref sregs);
+                    vcpu.SetSregs(sregs);
+                    vcpu.SetRegs(LongMode.EntryRegisters(Boot));
+                }
             }
         }
     }
@@ -148,6 +174,7 @@ public sealed class VirtualMachine : IDisposable
                 thread.Start();
             }
         }
+        StartupTrace.Mark("vCPU threads started");
     }
 
     /// <summary>Stops every vCPU at its next exit and returns once all are parked.</summary>

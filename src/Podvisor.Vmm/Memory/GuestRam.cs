@@ -1,26 +1,40 @@
 using Podvisor.Kvm;
+using Podvisor.Vmm.Boot;
 
 namespace Podvisor.Vmm.Memory;
 
 /// <summary>
-/// Guest RAM from guest-physical 0, backed by one anonymous host mapping and installed as KVM slot 0.
-/// The VMM's own writes (loader, devices) are tracked page by page, because KVM's dirty log only sees
-/// the guest's: live migration ORs the two.
+/// Guest RAM backed by one anonymous host mapping. Up to the MMIO window (3.25 GiB) it is one region from
+/// guest-physical 0; the rest continues at 4 GiB, so devices keep their 32-bit MMIO addresses whatever the
+/// RAM size (as on PCs). Each region becomes one KVM memory slot. The VMM's own writes (loader, devices)
+/// are tracked page by page, because KVM's dirty log only sees the guest's: live migration ORs the two.
 /// </summary>
 public sealed class GuestRam : IGuestMemory, IDisposable
 {
     public const ulong PageSize = 4096;
+    public const ulong HighMemoryStart = 1UL << 32;
 
     private readonly HostMemory _host;
 
-    public GuestRam(ulong size)
+    public GuestRam(ulong size, ulong lowMemoryLimit = BootLayout.MmioStart)
     {
         if (size == 0 || size % PageSize != 0) throw new ArgumentException($"guest memory must be a non-zero multiple of 4 KiB, got {size}", nameof(size));
         _host = new HostMemory(size);
         VmmDirty = new DirtyBitmap(size / PageSize);
+        ulong low = Math.Min(size, lowMemoryLimit);
+        Regions = size > low
+            ? [new(new GuestAddress(0), low, 0), new(new GuestAddress(HighMemoryStart), size - low, low)]
+            : [new(new GuestAddress(0), low, 0)];
     }
 
-    public GuestAddress End => new(_host.Size);
+    /// <summary>RAM below the MMIO window, then (for large guests) RAM from 4 GiB.</summary>
+    public IReadOnlyList<GuestRegion> Regions { get; }
+
+    /// <summary>One past the highest RAM address.</summary>
+    public GuestAddress End => new(Regions[^1].End);
+
+    /// <summary>End of the RAM below 4 GiB: where 32-bit boot structures (initrd) must stay.</summary>
+    public GuestAddress LowEnd => new(Regions[0].End);
 
     public ulong Size => _host.Size;
 
@@ -29,28 +43,33 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     /// <summary>Pages the VMM wrote through <see cref="GetSpan"/> since the last <see cref="TakeVmmDirty"/>.</summary>
     public DirtyBitmap VmmDirty { get; private set; }
 
-    public ReadOnlySpan<byte> GetReadOnlySpan(GuestAddress address, int length)
-    {
-        CheckRange(address, length);
-        return _host.GetSpan(address.Value, length);
-    }
-
-    private void CheckRange(GuestAddress address, int length)
-    {
-        if (length < 0 || address.Value > _host.Size || (ulong)length > _host.Size - address.Value)
-            throw new GuestMemoryException(address, (ulong)Math.Max(length, 0), End);
-    }
+    public ReadOnlySpan<byte> GetReadOnlySpan(GuestAddress address, int length) =>
+        _host.GetSpan(HostOffset(address, length), length);
 
     public Span<byte> GetSpan(GuestAddress address, int length)
     {
-        CheckRange(address, length);
+        ulong offset = HostOffset(address, length);
         if (length > 0)
         {
             // Spans are writable: count every page they cover as written by the VMM.
-            for (ulong page = address.Value / PageSize; page <= (address.Value + (ulong)length - 1) / PageSize; page++)
+            for (ulong page = offset / PageSize; page <= (offset + (ulong)length - 1) / PageSize; page++)
                 VmmDirty.MarkDirty(page);
         }
-        return _host.GetSpan(address.Value, length);
+        return _host.GetSpan(offset, length);
+    }
+
+    /// <summary>Where [address, address+length) lives in the host mapping; it must lie inside one region.</summary>
+    private ulong HostOffset(GuestAddress address, int length)
+    {
+        if (length >= 0)
+        {
+            foreach (var region in Regions)
+            {
+                if (address.Value >= region.Start.Value && address.Value <= region.End && (ulong)length <= region.End - address.Value)
+                    return region.HostOffset + (address.Value - region.Start.Value);
+            }
+        }
+        throw new GuestMemoryException(address, (ulong)Math.Max(length, 0), End);
     }
 
     /// <summary>Returns the VMM-dirty bitmap and starts a fresh one.</summary>

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Podvisor.Vmm.Diagnostics;
 
 namespace Podvisor.Vmm.Devices.BootTimer;
 
@@ -14,9 +14,10 @@ public sealed class BootTimer : IPortIoDevice
 
     private readonly Lock _lock = new();
     private readonly List<TimeSpan> _marks = [];
-    private readonly DateTime _processStart;
+    private readonly Func<TimeSpan> _sinceStart;
 
-    public BootTimer(DateTime? processStart = null) => _processStart = processStart ?? Process.GetCurrentProcess().StartTime.ToUniversalTime();
+    /// <param name="sinceStart">Time since the VMM started (default: since this process started).</param>
+    public BootTimer(Func<TimeSpan>? sinceStart = null) => _sinceStart = sinceStart ?? (() => ProcessClock.SinceStart);
 
     /// <summary>Time from VMM process start to each magic write.</summary>
     public IReadOnlyList<TimeSpan> Marks
@@ -31,7 +32,7 @@ public sealed class BootTimer : IPortIoDevice
     public void Write(ushort offset, ReadOnlySpan<byte> data)
     {
         if (offset != 0 || data.Length != 1 || data[0] != Magic) return;
-        var elapsed = DateTime.UtcNow - _processStart;
+        var elapsed = _sinceStart();
         lock (_lock) _marks.Add(elapsed);
         Marked?.Invoke(elapsed);
     }
