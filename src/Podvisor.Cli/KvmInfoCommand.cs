@@ -20,12 +20,13 @@ internal static class KvmInfoCommand
     public static Command Create()
     {
         var device = new Option<string>("--device") { Description = "KVM device node", DefaultValueFactory = _ => "/dev/kvm" };
-        var command = new Command("kvm-info", "Show what this host's KVM is (hardware-assisted or kvm_pvm) and what it supports.") { device };
-        command.SetAction(parse => Run(parse.GetValue(device)!));
+        var cpuid = new Option<bool>("--cpuid") { Description = "also list every CPUID entry KVM supports" };
+        var command = new Command("kvm-info", "Show what this host's KVM is (hardware-assisted or kvm_pvm) and what it supports.") { device, cpuid };
+        command.SetAction(parse => Run(parse.GetValue(device)!, parse.GetValue(cpuid)));
         return command;
     }
 
-    private static int Run(string device)
+    private static int Run(string device, bool listCpuid)
     {
         var backend = KvmBackend.Detect(device: device);
         Console.WriteLine($"KVM provider:       {backend.Describe()}");
@@ -58,6 +59,11 @@ internal static class KvmInfoCommand
                 int value = vm.CheckExtension(cap);
                 string shown = value switch { 0 => "no", 1 => "yes", _ => value.ToString() };
                 Console.WriteLine($"  {cap,-24} {shown}");
+            }
+            if (listCpuid)
+            {
+                Console.WriteLine("supported CPUID entries:");
+                foreach (var entry in kvm.GetSupportedCpuid()) Console.WriteLine($"  {entry}");
             }
         }
         return 0;

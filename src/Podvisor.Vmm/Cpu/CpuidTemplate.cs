@@ -4,31 +4,50 @@ namespace Podvisor.Vmm.Cpu;
 
 /// <summary>
 /// The CPUID a vCPU sees: what KVM supports on this host, marked as running under a hypervisor, with the
-/// vCPU's own APIC id and the VM's CPU count (so the guest's topology matches its MP table).
+/// vCPU's own APIC id and the VM's CPU count (so the guest's topology matches its MP table). Optionally
+/// without XSAVE and the AVX family that needs it (see <see cref="HostCpu.IsQemuTcg"/>).
 /// </summary>
 public static class CpuidTemplate
 {
     private const uint HypervisorBit = 1u << 31;   // leaf 1 ECX
     private const uint HttBit = 1u << 28;          // leaf 1 EDX: more than one logical processor
+    private const int XsaveLeaf = 0xd;
+    // Leaf 1 ECX: FMA, XSAVE, OSXSAVE, AVX, F16C.
+    private const uint Leaf1XsaveFamily = (1u << 12) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 29);
+    // Leaf 7.0 EBX: AVX2 and the AVX-512 foundation/extensions.
+    private const uint Leaf7EbxAvx = (1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 30) | (1u << 31);
+    // Leaf 7.0 ECX: PKU (its PKRU state lives in XSAVE), AVX-512 VBMI/VBMI2/VNNI/BITALG/VPOPCNTDQ, VAES, VPCLMULQDQ.
+    private const uint Leaf7EcxAvx = (1u << 1) | (1u << 3) | (1u << 6) | (1u << 9) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 14);
+    // Leaf 7.0 EDX: AVX-512 4VNNIW, 4FMAPS, VP2INTERSECT, FP16.
+    private const uint Leaf7EdxAvx = (1u << 2) | (1u << 3) | (1u << 8) | (1u << 23);
 
-    public static KvmCpuidEntry2[] ForVcpu(ReadOnlySpan<KvmCpuidEntry2> supported, uint apicId, uint cpuCount)
+    public static KvmCpuidEntry2[] ForVcpu(ReadOnlySpan<KvmCpuidEntry2> supported, uint apicId, uint cpuCount, bool withoutXsave = false)
     {
-        var entries = supported.ToArray();
-        for (int i = 0; i < entries.Length; i++)
+        var entries = new List<KvmCpuidEntry2>(supported.Length);
+        foreach (var original in supported)
         {
-            ref var e = ref entries[i];
+            var e = original;
             switch (e.Function)
             {
                 case 1:
                     e.Ecx |= HypervisorBit;
                     e.Ebx = (e.Ebx & 0x0000ffff) | (Math.Min(cpuCount, 255) << 16) | (apicId << 24);
                     e.Edx = cpuCount > 1 ? e.Edx | HttBit : e.Edx & ~HttBit;
+                    if (withoutXsave) e.Ecx &= ~Leaf1XsaveFamily;
                     break;
+                case 7 when e.Index == 0 && withoutXsave:
+                    e.Ebx &= ~Leaf7EbxAvx;
+                    e.Ecx &= ~Leaf7EcxAvx;
+                    e.Edx &= ~Leaf7EdxAvx;
+                    break;
+                case XsaveLeaf when withoutXsave:
+                    continue;
                 case 0xb or 0x1f:
                     e.Edx = apicId;                 // x2APIC id, every level
                     break;
             }
+            entries.Add(e);
         }
-        return entries;
+        return [.. entries];
     }
 }

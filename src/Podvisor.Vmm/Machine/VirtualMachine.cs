@@ -134,7 +134,7 @@ public sealed class VirtualMachine : IDisposable
         {
             var vcpu = _vm.CreateVcpu(id);
             _vcpus.Add(vcpu);
-            vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus));
+            vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus, withoutXsave: HostCpu.IsQemuTcg));
             vcpu.SetMsrs(MsrDefaults.Boot());
             var lapic = vcpu.GetLapic();
             lapic.SetRegister(0x350, 0x700);      // LVT LINT0: ExtINT (the PIC's output)
