@@ -25,19 +25,22 @@ internal static class RunCommand
         var memory = new Option<ulong>("--memory") { Description = "guest memory, MiB", DefaultValueFactory = _ => 256 };
         var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
         var dryRun = new Option<bool>("--dry-run") { Description = "check the input and print the machine it describes; boot nothing" };
+        var console = new Option<string>("--console") { Description = "the guest's serial console: stdio, file:PATH (output appended; input from this terminal) or socket:PATH (a Unix socket to attach to)", DefaultValueFactory = _ => "stdio" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot, dryRun,
+            manifest, kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
             MachineConfig config;
             KernelImage kernelImage;
+            ConsoleTarget consoleTarget;
             string? manifestName = null;
             try
             {
+                consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
                 if (parse.GetValue(manifest) is { } manifestPath)
                 {
                     var given = new Option[] { kernel, initrd, cmdline, cpus, memory }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
@@ -77,6 +80,7 @@ internal static class RunCommand
                 Console.WriteLine($"cmdline: {config.CommandLine}");
                 Console.WriteLine($"cpus:    {config.Cpus}");
                 Console.WriteLine($"memory:  {config.MemoryMiB} MiB");
+                Console.WriteLine($"console: {consoleTarget}");
                 return 0;
             }
 
@@ -92,17 +96,15 @@ internal static class RunCommand
                 }
                 Console.Error.WriteLine($"podvisor: this host's KVM is {backend.Describe()};");
                 Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
-                return await RunInEmulatedHostAsync(config, parse.GetValue(onReboot), ct);
+                return await RunInEmulatedHostAsync(config, consoleTarget, parse.GetValue(onReboot), ct);
             }
-            return RunHere(config, kernelImage, parse.GetValue(onReboot));
+            return RunHere(config, kernelImage, consoleTarget, parse.GetValue(onReboot));
         });
         return command;
     }
 
-    private static int RunHere(MachineConfig config, KernelImage kernel, RebootPolicy onReboot)
+    private static int RunHere(MachineConfig config, KernelImage kernel, ConsoleTarget consoleTarget, RebootPolicy onReboot)
     {
-        using var stdout = Console.OpenStandardOutput();
-        using var sink = new LineBufferedSink(stdout);
         VirtualMachine? current = null;
         using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGINT, ctx =>
@@ -111,9 +113,10 @@ internal static class RunCommand
                 Volatile.Read(ref current)?.Stop(StopReason.HostRequest, "interrupted");
             });
         VmStopped stopped;
+        ConsoleEndpoint? endpoint = null;
         try
         {
-            StartStdinPump(() => Volatile.Read(ref current));
+            endpoint = ConsoleEndpoint.Open(consoleTarget, input => Volatile.Read(ref current)?.Serial.QueueInput(input.Span));
             bool firstByte = true;
             stopped = VmRunner.Run(config, b =>
             {
@@ -122,37 +125,27 @@ internal static class RunCommand
                     firstByte = false;
                     StartupTrace.Mark("first console byte from the guest");
                 }
-                sink.Write(b);
+                endpoint.Write(b);
             }, onReboot, onStarted: vm =>
             {
                 vm.BootTimer.Marked += elapsed => Console.Error.WriteLine($"podvisor: guest boot time {elapsed.TotalMilliseconds:0} ms (from VMM start to the guest's boot-timer write)");
                 Volatile.Write(ref current, vm);
             }, kernel: kernel);
         }
-        catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException)
+        catch (Exception e) when (e is ArgumentException or BootException or KvmException or IOException or UnauthorizedAccessException)
         {
+            endpoint?.Dispose();
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;
         }
-        sink.Flush();
+        endpoint.Dispose();
         Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
         return stopped.ExitCode;
     }
 
-    /// <summary>Forwards this terminal's input to the guest's serial port (line by line in a cooked terminal).</summary>
-    private static void StartStdinPump(Func<VirtualMachine?> currentVm)
-    {
-        var thread = new Thread(() =>
-        {
-            using var stdin = Console.OpenStandardInput();
-            var buffer = new byte[256];
-            int n;
-            while ((n = stdin.Read(buffer)) > 0) currentVm()?.Serial.QueueInput(buffer.AsSpan(0, n));
-        }) { IsBackground = true, Name = "console-input" };
-        thread.Start();
-    }
-
-    private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, RebootPolicy onReboot, CancellationToken ct)
+    /// <summary>Runs this command again inside the emulated KVM host with the resolved machine; the console
+    /// endpoint stays on this machine, fed by the job's output and feeding the job's input.</summary>
+    private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, ConsoleTarget consoleTarget, RebootPolicy onReboot, CancellationToken ct)
     {
         // Memory for the guest plus the emulated host's own needs.
         int hostMiB = (int)Math.Max(1024, config.MemoryMiB + 768);
@@ -162,8 +155,22 @@ internal static class RunCommand
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));
+        // Console input travels: endpoint → this pipe → the job's stdin in the emulated host → the VMM there.
+        var input = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        var jobStdin = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, input.ClientSafePipeHandle);
+        ConsoleEndpoint? endpoint = null;
         try
         {
+            // The endpoint first: a console socket already in use fails before the emulated host boots.
+            endpoint = ConsoleEndpoint.Open(consoleTarget, bytes =>
+            {
+                try
+                {
+                    input.Write(bytes.Span);
+                    input.Flush();
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException) { }   // the run is over
+            });
             await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions
             {
                 MemoryMiB = hostMiB,
@@ -173,14 +180,27 @@ internal static class RunCommand
                 WritableShares = [],
                 Log = Console.Error.WriteLine,
             }, ct);
-            await using var stdout = Console.OpenStandardOutput();
+            await using var stdout = new ConsoleOutputStream(endpoint);
             await using var stderr = Console.OpenStandardError();
-            return await host.RunAsync(args, stdout, stderr, TimeSpan.FromHours(24), cancellationToken: ct);
+            return await host.RunAsync(args, stdout, stderr, TimeSpan.FromHours(24), cancellationToken: ct, stdin: jobStdin);
         }
         catch (EmulatedHostException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 125;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        finally
+        {
+            endpoint?.Dispose();
+            // The write end first: the job-input pump then reads end of file and lets go of the read end
+            // (disposing a pipe end another thread is reading from waits for that read).
+            input.Dispose();
+            jobStdin.Dispose();
         }
     }
 }

@@ -17,7 +17,7 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
     private readonly string _stateDir;
     private readonly Process _qemu;
     private readonly SemaphoreSlim _jobLock = new(1, 1);
-    private Socket? _ctl;
+    private Socket? _ctl, _in;
     private AgentMarkerReader? _out, _err;
     private readonly List<Task> _readers = [];
     private TaskCompletionSource<string>? _ready;
@@ -96,7 +96,7 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
             "-device", "virtio-serial-pci",
         ];
         foreach (string a in fixedArgs) yield return a;
-        foreach (string port in new[] { "ctl", "out", "err" })
+        foreach (string port in new[] { "ctl", "out", "err", "in" })
         {
             yield return "-chardev";
             yield return $"socket,id={port},path={Path.Combine(state, port + ".sock")},server=on,wait=off";
@@ -121,6 +121,7 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
         _ctl = await ConnectPortAsync("ctl", deadline, cancellationToken);
         var outSocket = await ConnectPortAsync("out", deadline, cancellationToken);
         var errSocket = await ConnectPortAsync("err", deadline, cancellationToken);
+        _in = await ConnectPortAsync("in", deadline, cancellationToken);
         _readers.Add(Task.Run(() => Pump(outSocket, _out), CancellationToken.None));
         _readers.Add(Task.Run(() => Pump(errSocket, _err), CancellationToken.None));
         _readers.Add(Task.Run(() => Pump(_qemu.StandardOutput.BaseStream, Path.Combine(_stateDir, "qemu.log")), CancellationToken.None));
@@ -188,10 +189,12 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
     /// Runs <paramref name="command"/> inside the emulated host (as root, in <paramref name="workingDirectory"/>
     /// with this process's environment plus <paramref name="environment"/>), streaming its output. Returns its
     /// exit code. A job that outlives <paramref name="timeout"/> takes the whole emulated host down with it.
+    /// With <paramref name="stdin"/>, what it yields is fed to the job's standard input while the job runs
+    /// (the input port never signals end of file: a job reading to EOF waits).
     /// </summary>
     public async Task<int> RunAsync(IReadOnlyList<string> command, Stream stdout, Stream stderr, TimeSpan timeout,
         string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, Stream? stdin = null)
     {
         if (command.Count == 0) throw new ArgumentException("no command given", nameof(command));
         await _jobLock.WaitAsync(cancellationToken);
@@ -207,7 +210,8 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
             _err!.Sink = stderr;
             try
             {
-                await _ctl!.SendAsync(Encoding.ASCII.GetBytes($"run {id}\n"), cancellationToken);
+                await _ctl!.SendAsync(Encoding.ASCII.GetBytes($"{(stdin is null ? "run" : "run-stdin")} {id}\n"), cancellationToken);
+                if (stdin is not null) StartInputPump(stdin, _outDone.Task);
                 string what = $"job {id} ({string.Join(' ', command)})";
                 int rc = await WaitAsync(_outDone.Task, timeout, what, cancellationToken);
                 await WaitAsync(_errDone.Task, TimeSpan.FromSeconds(30), what + " stderr", cancellationToken);
@@ -225,6 +229,30 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
         {
             _jobLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="stdin"/> to the input port on a background thread until the job is done. A
+    /// thread, not a task: reads from a terminal cannot be cancelled, and an idle one must not hold a pool thread.
+    /// </summary>
+    private void StartInputPump(Stream stdin, Task jobDone)
+    {
+        var socket = _in!;
+        var thread = new Thread(() =>
+        {
+            var buffer = new byte[4096];
+            try
+            {
+                int n;
+                while (!jobDone.IsCompleted && (n = stdin.Read(buffer)) > 0)
+                {
+                    if (jobDone.IsCompleted) break;
+                    socket.Send(buffer.AsSpan(0, n));
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
+        }) { IsBackground = true, Name = "emulated-host-stdin" };
+        thread.Start();
     }
 
     internal static string JobScript(IReadOnlyList<string> command, string workingDirectory, IReadOnlyDictionary<string, string>? extra)
@@ -303,6 +331,7 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
         KillQemu();
         await _qemu.WaitForExitAsync();
         _ctl?.Dispose();
+        _in?.Dispose();
         await Task.WhenAll(_readers).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { }, TaskScheduler.Default);
         _qemu.Dispose();
         try

@@ -2,7 +2,8 @@
 # /init of the emulated KVM host ("L1"), booted by Podvisor under QEMU TCG with an emulated AMD-V CPU.
 # Loads kvm_amd, mounts the host's root read-only over virtio-9p with a tmpfs overlay, mounts the
 # writable shares, then serves jobs: the host writes "run ID" on the podvisor.ctl port; the job script
-# /l1ctl/job-ID.sh runs chrooted in the host's root with stdout/stderr on the podvisor.out/err ports;
+# /l1ctl/job-ID.sh runs chrooted in the host's root with stdout/stderr on the podvisor.out/err ports
+# ("run-stdin ID": with stdin on the podvisor.in port, else /dev/null);
 # "\001PVDONE ID RC\001" on both ports ends it. "exit" (or the host hanging up) powers L1 off.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -29,16 +30,18 @@ while read -r path; do
   i=$((i+1))
 done < /ctl/shares
 for p in /sys/class/virtio-ports/*; do n=$(cat "$p/name" 2>/dev/null); d=/dev/$(basename "$p")
-  [ "$n" = podvisor.ctl ] && CTL=$d; [ "$n" = podvisor.out ] && OUT=$d; [ "$n" = podvisor.err ] && ERR=$d; done
-if [ -z "$CTL" ] || [ -z "$OUT" ] || [ -z "$ERR" ]; then log "virtio-serial ports missing"; poweroff -f; fi
+  [ "$n" = podvisor.ctl ] && CTL=$d; [ "$n" = podvisor.out ] && OUT=$d; [ "$n" = podvisor.err ] && ERR=$d
+  [ "$n" = podvisor.in ] && IN=$d; done
+if [ -z "$CTL" ] || [ -z "$OUT" ] || [ -z "$ERR" ] || [ -z "$IN" ]; then log "virtio-serial ports missing"; poweroff -f; fi
 exec 3<"$CTL" 4>"$OUT" 5>"$ERR"
 log "ready"
 printf '\001PVREADY %s\001' "$(cut -d' ' -f1 /proc/uptime)" >&4
 while read -r cmd id <&3; do
   case "$cmd" in
-    run)
+    run|run-stdin)
       log "job $id started"
-      chroot $R /bin/sh "/l1ctl/job-$id.sh" </dev/null >&4 2>&5
+      if [ "$cmd" = run-stdin ]; then chroot $R /bin/sh "/l1ctl/job-$id.sh" <"$IN" >&4 2>&5
+      else chroot $R /bin/sh "/l1ctl/job-$id.sh" </dev/null >&4 2>&5; fi
       rc=$?
       log "job $id exited rc=$rc"
       printf '\001PVDONE %s %s\001' "$id" "$rc" >&5

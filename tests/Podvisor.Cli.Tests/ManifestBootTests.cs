@@ -1,3 +1,6 @@
+using System.Net.Sockets;
+using System.Text;
+
 namespace Podvisor.Cli.Tests;
 
 /// <summary>The README's main job: <c>podvisor run examples/vm.yaml</c> boots the guest and ends with it (full KVM).</summary>
@@ -13,5 +16,79 @@ public sealed class ManifestBootTests
         Assert.Contains("kernel=6.1.176 cpus=1", result.Stdout);
         Assert.Contains("podvisor: microvm: 1 vCPU, 256 MiB guest memory", result.Stderr);
         Assert.Contains("VM stopped: GuestPowerOff", result.Stderr);
+    }
+
+    private static string SharedGuest(string name) =>
+        Path.GetFullPath(Path.Combine(Podvisor.RepositoryRoot, "..", "shared", "guest", name));
+
+    [Fact]
+    public void ConsoleToAFile()
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-console-file-").FullName;
+        try
+        {
+            string log = Path.Combine(dir, "console.log");
+            var result = Podvisor.Run(["run", "examples/vm.yaml", "--no-emulated-host", "--console", $"file:{log}"], timeout: TimeSpan.FromMinutes(3));
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("GUEST-INIT-OK", File.ReadAllText(log));
+            Assert.DoesNotContain("GUEST-INIT-OK", result.Stdout);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ConsoleOnASocketCarriesOutputAndInput()
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-console-sock-").FullName;
+        string socketPath = Path.Combine(dir, "console.sock");
+        using var process = Podvisor.Start(["run", "--no-emulated-host", "--kernel", SharedGuest("bzImage"), "--initrd", SharedGuest("initrd-shell.gz"),
+            "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet", "--console", $"socket:{socketPath}"]);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 120_000 };
+            while (true)
+            {
+                try
+                {
+                    socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+                    break;
+                }
+                catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+                {
+                    Thread.Sleep(20);
+                }
+            }
+            var seen = new StringBuilder();
+            void WaitFor(string text)
+            {
+                var buffer = new byte[4096];
+                while (!seen.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    int n = socket.Receive(buffer);
+                    Assert.True(n > 0, $"console closed before \"{text}\"; so far:\n{seen}");
+                    seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+            }
+            WaitFor("GUEST-SHELL");
+            Thread.Sleep(500);                                          // the shell's prompt
+            socket.Send("echo sock-$((6*7))\n"u8);
+            WaitFor("sock-42");
+            socket.Send("exit\n"u8);
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), seen.ToString());
+            string errors = await stderr;
+            Assert.True(process.ExitCode == 0, errors);
+            Assert.Contains("VM stopped: GuestPowerOff", errors);
+            Assert.False(File.Exists(socketPath));                     // removed when the VMM ends
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -22,6 +22,19 @@ internal static class Podvisor
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
+    /// <summary>Starts podvisor with its output redirected; the caller waits for it.</summary>
+    public static Process Start(IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            WorkingDirectory = RepositoryRoot,
+        };
+        psi.ArgumentList.Add(Dll);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
     public static Result Run(IEnumerable<string> args, string? tempDirectory = null, TimeSpan? timeout = null)
     {
         var psi = new ProcessStartInfo("dotnet")

@@ -84,6 +84,21 @@ public sealed class RunInputTests : IDisposable
     }
 
     [Fact]
+    public void DryRunShowsTheConsole()
+    {
+        var result = Podvisor.Run(["run", "examples/vm.yaml", "--dry-run", "--console", "socket:/run/podvisor/vm.sock"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("console: socket:/run/podvisor/vm.sock", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("serial", "--console serial: give stdio, file:PATH or socket:PATH")]
+    [InlineData("file:", "--console file: needs a path (file:PATH)")]
+    [InlineData("socket:", "--console socket: needs a path (socket:PATH)")]
+    public void BadConsoleTargets(string console, string expected) =>
+        AssertRefused(expected, "run", "--kernel", Kernel, "--console", console);
+
+    [Fact]
     public void MissingKernel() => AssertRefused("kernel /nonexistent/bzImage does not exist", "run", "--kernel", "/nonexistent/bzImage");
 
     [Fact]

@@ -86,6 +86,22 @@ public sealed class EmulatedKvmHostTests(EmulatedHostFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task StandardInputReachesAJobThatAsksForIt()
+    {
+        var stdout = new MemoryStream();
+        var stderr = new MemoryStream();
+        var stdin = new MemoryStream("first line\nsecond\n"u8.ToArray());
+        int rc = await fixture.Host.RunAsync(["/bin/sh", "-c", "read -r a; read -r b; echo \"got [$a] [$b]\""], stdout, stderr,
+            TimeSpan.FromSeconds(120), cancellationToken: TestContext.Current.CancellationToken, stdin: stdin);
+        Assert.True(rc == 0, Encoding.UTF8.GetString(stderr.ToArray()));
+        Assert.Equal("got [first line] [second]\n", Encoding.UTF8.GetString(stdout.ToArray()));
+
+        // Without stdin a job reads end of file at once.
+        var (rc2, output, _) = await Run(fixture.Host, "if read -r x; then echo read; else echo eof; fi");
+        Assert.Equal((0, "eof\n"), (rc2, output));
+    }
+
+    [Fact]
     public async Task HostFilesystemOutsideTheSharesIsReadOnlyFromTheHostsView()
     {
         string marker = Path.Combine(Path.GetTempPath(), $"podvisor-not-shared-{Guid.NewGuid():N}");

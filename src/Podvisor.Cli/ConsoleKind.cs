@@ -1,0 +1,8 @@
+namespace Podvisor.Cli;
+
+internal enum ConsoleKind
+{
+    Stdio,
+    File,
+    Socket,
+}

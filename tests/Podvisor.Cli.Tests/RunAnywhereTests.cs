@@ -1,0 +1,52 @@
+namespace Podvisor.Cli.Tests;
+
+/// <summary>
+/// <c>podvisor run</c> on whatever KVM this machine has: on kvm_pvm it moves the VM into the emulated KVM
+/// host and still carries the console both ways (this terminal's input reaches the guest's shell).
+/// </summary>
+public sealed class RunAnywhereTests
+{
+    private static bool KvmIsPvm => Directory.Exists("/sys/module/kvm_pvm");
+
+    [Fact]
+    public async Task TheConsoleWorksBothWaysWhereverTheVmRuns()
+    {
+        string guest = Path.GetFullPath(Path.Combine(Podvisor.RepositoryRoot, "..", "shared", "guest"));
+        using var process = Podvisor.Start(["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
+            "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet"]);
+        var ct = TestContext.Current.CancellationToken;
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        var output = new System.Text.StringBuilder();
+        var buffer = new char[4096];
+        async Task WaitFor(string text)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromMinutes(3));
+            while (!output.ToString().Contains(text, StringComparison.Ordinal))
+            {
+                int n = await process.StandardOutput.ReadAsync(buffer, timeout.Token);
+                Assert.True(n > 0, $"console ended before \"{text}\":\n{output}\n{(process.HasExited ? await stderr : "")}");
+                output.Append(buffer, 0, n);
+            }
+        }
+        try
+        {
+            await WaitFor("GUEST-SHELL");
+            await Task.Delay(500, ct);
+            await process.StandardInput.WriteAsync("echo typed-$((6*7))\n");
+            await process.StandardInput.FlushAsync(ct);
+            await WaitFor("typed-42");
+            await process.StandardInput.WriteAsync("exit\n");
+            await process.StandardInput.FlushAsync(ct);
+            await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(2), ct);
+            string errors = await stderr;
+            Assert.True(process.ExitCode == 0, errors);
+            Assert.Contains("VM stopped: GuestPowerOff", errors);
+            if (KvmIsPvm) Assert.Contains("running the VM inside the emulated KVM host", errors);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+}
