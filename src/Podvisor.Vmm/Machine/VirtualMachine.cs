@@ -54,6 +54,9 @@ public sealed class VirtualMachine : IDisposable
 
     public Uart8250 Serial { get; }
 
+    /// <summary>Exits taken so far, by reason and port.</summary>
+    public ExitStatistics Exits { get; } = new();
+
     /// <summary>The guest writes 123 to port 0x440 when it has booted; see <see cref="Devices.BootTimer.BootTimer"/>.</summary>
     public Devices.BootTimer.BootTimer BootTimer { get; } = new();
 
@@ -256,6 +259,7 @@ public sealed class VirtualMachine : IDisposable
         {
             case VcpuExitReason.Io:
                 var io = exit.Io;
+                Exits.Count(VcpuExitReason.Io, io.Port);
                 for (int i = 0; i < io.Count; i++)
                 {
                     var element = io.Data.Slice(i * io.Size, io.Size);
@@ -264,10 +268,12 @@ public sealed class VirtualMachine : IDisposable
                 }
                 return true;
             case VcpuExitReason.Mmio:
+                Exits.Count(VcpuExitReason.Mmio);
                 var mmio = exit.Mmio;
                 if (!mmio.IsWrite) mmio.Data.Fill(0xff);   // no MMIO devices yet: an empty bus
                 return true;
             case VcpuExitReason.Intr or VcpuExitReason.Hlt or VcpuExitReason.IrqWindowOpen:
+                Exits.Count(exit.Reason);
                 return true;
             case VcpuExitReason.Shutdown:
                 Stop(StopReason.TripleFault, $"vCPU {vcpu.Id} triple-faulted");

@@ -19,7 +19,7 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     public GuestRam(ulong size, ulong lowMemoryLimit = BootLayout.MmioStart)
     {
         if (size == 0 || size % PageSize != 0) throw new ArgumentException($"guest memory must be a non-zero multiple of 4 KiB, got {size}", nameof(size));
-        _host = new HostMemory(size);
+        _host = new HostMemory(size, transparentHugePages: true);
         VmmDirty = new DirtyBitmap(size / PageSize);
         ulong low = Math.Min(size, lowMemoryLimit);
         Regions = size > low
