@@ -1,14 +1,15 @@
 using System.Text.Json.Serialization;
+using Podvisor.Api.Schema;
 
 namespace Podvisor.Api;
 
 /// <summary>A disk the guest sees; <see cref="Name"/> names the volume behind it.</summary>
 public sealed class Disk
 {
-    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [SchemaRequired, SchemaPattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("disk")] public DiskTarget? DiskTarget { get; set; }
-    [JsonPropertyName("bootOrder")] public int? BootOrder { get; set; }
+    [SchemaMinimum(1)] [JsonPropertyName("bootOrder")] public int? BootOrder { get; set; }
     [JsonPropertyName("serial")] public string? Serial { get; set; }
     /// <summary>"none" (direct I/O) or "writethrough"/"writeback" through the host page cache.</summary>
-    [JsonPropertyName("cache")] public string? Cache { get; set; }
+    [SchemaValues("none", "writethrough", "writeback")] [JsonPropertyName("cache")] public string? Cache { get; set; }
 }

@@ -1,10 +1,11 @@
 using System.Text.Json.Serialization;
+using Podvisor.Api.Schema;
 
 namespace Podvisor.Api;
 
 public sealed class DiskTarget
 {
     /// <summary>Only "virtio" (virtio-blk over virtio-mmio).</summary>
-    [JsonPropertyName("bus")] public string? Bus { get; set; }
+    [SchemaValues("virtio")] [JsonPropertyName("bus")] public string? Bus { get; set; }
     [JsonPropertyName("readonly")] public bool? ReadOnly { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Podvisor.Api.Schema;
 
 namespace Podvisor.Api;
 
@@ -8,6 +9,6 @@ namespace Podvisor.Api;
 /// </summary>
 public sealed class KernelBootHostPath
 {
-    [JsonPropertyName("kernelPath")] public string? KernelPath { get; set; }
+    [SchemaRequired] [JsonPropertyName("kernelPath")] public string? KernelPath { get; set; }
     [JsonPropertyName("initrdPath")] public string? InitrdPath { get; set; }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Podvisor.Api.Schema;
 
 namespace Podvisor.Api;
 
@@ -7,7 +8,7 @@ public sealed class StateChangeRequest
 {
     public const string Start = "Start", Stop = "Stop";
 
-    [JsonPropertyName("action")] public string Action { get; set; } = "";
+    [SchemaValues(Start, Stop)] [JsonPropertyName("action")] public string Action { get; set; } = "";
     /// <summary>For Stop: the instance to stop (a restart stops this one and starts a new one).</summary>
     [JsonPropertyName("uid")] public string? Uid { get; set; }
 }
