@@ -60,6 +60,12 @@ internal static class ManifestMachine
             CommandLine = boot.KernelArgs ?? MachineConfig.DefaultCommandLine,
             Cpus = domain.Vcpus(),
             MemoryMiB = domain.GuestMemoryBytes() / Quantities.MiB,
+            HugePageSizeMiB = domain.Memory?.Hugepages?.PageSize switch
+            {
+                "2Mi" => 2,
+                "1Gi" => 1024,
+                _ => null,
+            },
         };
         return (name, config);
     }
@@ -79,8 +85,6 @@ internal static class ManifestMachine
             problems.Add(new($"{at}.domain.devices.rng", "virtio-rng is not supported by this version yet"));
         if (domain.Devices?.AutoattachVsock == true)
             problems.Add(new($"{at}.domain.devices.autoattachVSOCK", "virtio-vsock is not supported by this version yet"));
-        if (domain.Memory?.Hugepages is not null)
-            problems.Add(new($"{at}.domain.memory.hugepages", "hugepage-backed guest memory is not supported by this version yet"));
         return problems;
     }
 }

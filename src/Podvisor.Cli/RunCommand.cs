@@ -23,6 +23,7 @@ internal static class RunCommand
         var cmdline = new Option<string>("--cmdline") { Description = "kernel command line", DefaultValueFactory = _ => MachineConfig.DefaultCommandLine };
         var cpus = new Option<int>("--cpus") { Description = "number of vCPUs", DefaultValueFactory = _ => 1 };
         var memory = new Option<ulong>("--memory") { Description = "guest memory, MiB", DefaultValueFactory = _ => 256 };
+        var hugePages = new Option<string?>("--hugepages") { Description = "back guest memory with the host's huge pages: 2M or 1G (default: transparent huge pages)" };
         var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
         var dryRun = new Option<bool>("--dry-run") { Description = "check the input and print the machine it describes; boot nothing" };
         var console = new Option<string>("--console") { Description = "the guest's serial console: stdio, file:PATH (output appended; input from this terminal) or socket:PATH (a Unix socket to attach to)", DefaultValueFactory = _ => "stdio" };
@@ -30,7 +31,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, noEmulation, onReboot, dryRun, console,
+            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -43,7 +44,7 @@ internal static class RunCommand
                 consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
                 if (parse.GetValue(manifest) is { } manifestPath)
                 {
-                    var given = new Option[] { kernel, initrd, cmdline, cpus, memory }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                    var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
                     if (given.Count > 0)
                         throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
                     (manifestName, config) = ManifestMachine.Load(manifestPath);
@@ -57,6 +58,13 @@ internal static class RunCommand
                         CommandLine = parse.GetValue(cmdline)!,
                         Cpus = parse.GetValue(cpus),
                         MemoryMiB = parse.GetValue(memory),
+                        HugePageSizeMiB = parse.GetValue(hugePages) switch
+                        {
+                            null => null,
+                            "2M" => 2,
+                            "1G" => 1024,
+                            var other => throw new ArgumentException($"--hugepages {other}: give 2M or 1G"),
+                        },
                     };
                 }
                 else
@@ -79,7 +87,7 @@ internal static class RunCommand
                 Console.WriteLine($"initrd:  {config.InitrdPath ?? "(none)"}");
                 Console.WriteLine($"cmdline: {config.CommandLine}");
                 Console.WriteLine($"cpus:    {config.Cpus}");
-                Console.WriteLine($"memory:  {config.MemoryMiB} MiB");
+                Console.WriteLine($"memory:  {config.MemoryMiB} MiB{(config.HugePageSizeMiB is { } page ? $" on {page} MiB huge pages" : "")}");
                 Console.WriteLine($"console: {consoleTarget}");
                 return 0;
             }
@@ -156,6 +164,13 @@ internal static class RunCommand
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));
+        if (config.HugePageSizeMiB is { } hugePageMiB)
+        {
+            args.AddRange(["--hugepages", hugePageMiB == 2 ? "2M" : "1G"]);
+            // The emulated host is ours: fill its huge page pool for this guest first.
+            string pool = $"/sys/kernel/mm/hugepages/hugepages-{hugePageMiB * 1024}kB/nr_hugepages";
+            args.InsertRange(0, ["/bin/sh", "-c", $"echo {config.MemoryMiB / hugePageMiB} > {pool} && exec \"$@\"", "sh"]);
+        }
         // Console input travels: endpoint → this pipe → the job's stdin in the emulated host → the VMM there.
         var input = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
         var jobStdin = new System.IO.Pipes.AnonymousPipeClientStream(System.IO.Pipes.PipeDirection.In, input.ClientSafePipeHandle);

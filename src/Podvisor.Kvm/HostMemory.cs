@@ -44,6 +44,40 @@ public sealed unsafe class HostMemory : IDisposable
         Size = size;
     }
 
+    private HostMemory(byte* start, ulong size)
+    {
+        _base = start;
+        Size = size;
+    }
+
+    /// <summary>
+    /// Memory from the host's hugetlbfs pool (2 MiB or 1 GiB pages), reserved up front: the mapping fails
+    /// at once, with the pool's state in the message, when the pool cannot hold it all.
+    /// </summary>
+    public static HostMemory WithHugeTlbPages(ulong size, ulong pageSize)
+    {
+        int sizeFlag = pageSize switch
+        {
+            2UL << 20 => LibC.MAP_HUGE_2MB,
+            1UL << 30 => LibC.MAP_HUGE_1GB,
+            _ => throw new ArgumentException($"huge pages are 2 MiB or 1 GiB, not {pageSize} bytes", nameof(pageSize)),
+        };
+        if (size == 0 || size % pageSize != 0)
+            throw new ArgumentException($"memory backed by {pageSize >> 20} MiB pages must be a multiple of that, got {size >> 20} MiB", nameof(size));
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected. No MAP_NORESERVE: the pool is
+        // charged now, so a short pool is an error here and not a SIGBUS in the middle of the guest's boot.
+        void* p = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE,
+            LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_HUGETLB | sizeFlag, -1, 0);
+        if (p == (void*)-1)
+        {
+            int errno = LibC.errno;
+            throw new KvmException("mmap", errno,
+                $"{size >> 20} MiB of {pageSize >> 20} MiB huge pages: the host's pool has too few free (see HugePages_Free in /proc/meminfo; "
+                + $"raise /sys/kernel/mm/hugepages/hugepages-{pageSize >> 10}kB/nr_hugepages)");
+        }
+        return new HostMemory((byte*)p, size);
+    }
+
     public ulong Size { get; }
 
     /// <summary>The host virtual address of the first byte, as KVM_SET_USER_MEMORY_REGION wants it.</summary>

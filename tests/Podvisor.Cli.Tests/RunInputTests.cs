@@ -91,6 +91,21 @@ public sealed class RunInputTests : IDisposable
         Assert.Contains("console: socket:/run/podvisor/vm.sock", result.Stdout);
     }
 
+    [Fact]
+    public void DryRunWithHugePagesFromFlagsAndFromTheManifest()
+    {
+        var flags = Podvisor.Run(["run", "--kernel", Kernel, "--memory", "512", "--hugepages", "2M", "--dry-run"], _tmp);
+        Assert.True(flags.ExitCode == 0, flags.Stderr);
+        Assert.Contains("memory:  512 MiB on 2 MiB huge pages", flags.Stdout);
+        string path = Manifest(GoodDomain.Replace("KERNEL", Kernel).Replace("guest: 128Mi", "guest: 2Gi\n          hugepages: {pageSize: 1Gi}"));
+        var manifest = Podvisor.Run(["run", path, "--dry-run"], _tmp);
+        Assert.True(manifest.ExitCode == 0, manifest.Stderr);
+        Assert.Contains("memory:  2048 MiB on 1024 MiB huge pages", manifest.Stdout);
+    }
+
+    [Fact]
+    public void HugePagesOfAnUnknownSize() => AssertRefused("--hugepages 4K: give 2M or 1G", "run", "--kernel", Kernel, "--hugepages", "4K");
+
     [Theory]
     [InlineData("serial", "--console serial: give stdio, file:PATH or socket:PATH")]
     [InlineData("file:", "--console file: needs a path (file:PATH)")]

@@ -30,4 +30,32 @@ public sealed class HostMemoryTests
         if (File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]")) return;
         Assert.Contains(" hg", flags);
     }
+
+    private static long FreeHugePages2M() =>
+        long.Parse(File.ReadAllText("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").Trim());
+
+    [Fact]
+    public void HugeTlbMemoryComesFromThePoolOrFailsAtOnceSayingSo()
+    {
+        const ulong size = 8 << 20;                                   // four 2 MiB pages
+        if (FreeHugePages2M() >= 4)
+        {
+            using var memory = HostMemory.WithHugeTlbPages(size, 2 << 20);
+            memory.WriteValue(size - 8, 42UL);
+            Assert.Equal(42UL, memory.ReadValue<ulong>(size - 8));
+        }
+        else
+        {
+            var e = Assert.Throws<KvmException>(() => HostMemory.WithHugeTlbPages(size, 2 << 20));
+            Assert.Contains("HugePages_Free", e.Message);
+            Assert.Contains("hugepages-2048kB/nr_hugepages", e.Message);
+        }
+    }
+
+    [Fact]
+    public void HugeTlbSizesAreChecked()
+    {
+        Assert.Contains("2 MiB or 1 GiB", Assert.Throws<ArgumentException>(() => HostMemory.WithHugeTlbPages(4 << 20, 4096)).Message);
+        Assert.Contains("multiple", Assert.Throws<ArgumentException>(() => HostMemory.WithHugeTlbPages(3 << 20, 2 << 20)).Message);
+    }
 }

@@ -122,6 +122,26 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void GuestMemoryOnHugeTlbPages()
+    {
+        // 256 MiB of 2 MiB pages from the host's pool: filled here for the test (and put back after), as an
+        // operator would have reserved them on a node meant for such VMs.
+        const string pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+        long before = long.Parse(File.ReadAllText(pool).Trim());
+        File.WriteAllText(pool, (before + 128).ToString());
+        try
+        {
+            var (stopped, console) = Boot(Microvm with { HugePageSizeMiB = 2, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
+            Assert.True(console.Text.Contains("GUEST-INIT-OK", StringComparison.Ordinal), console.Text);
+            Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+        }
+        finally
+        {
+            File.WriteAllText(pool, before.ToString());
+        }
+    }
+
+    [Fact]
     public void GuestClockIsWithinTwoSecondsOfTheHost()
     {
         string dir = Directory.CreateTempSubdirectory("podvisor-initrd-").FullName;

@@ -19,6 +19,13 @@ public sealed class MachineConfigTests
         Assert.Contains(message, e.Message);
     }
 
+    [Theory]
+    [InlineData(3UL, 256UL, "huge pages are 2 MiB or 1024 MiB")]
+    [InlineData(2UL, 255UL, "memory must be a multiple of the 2 MiB huge page size")]
+    [InlineData(1024UL, 1536UL, "memory must be a multiple of the 1024 MiB huge page size")]
+    public void HugePageSizesAreChecked(ulong page, ulong memory, string message) =>
+        Assert.Contains(message, Assert.Throws<ArgumentException>(() => (Good with { HugePageSizeMiB = page, MemoryMiB = memory }).Validate()).Message);
+
     [Fact]
     public void MissingFilesAreNamed()
     {

@@ -14,12 +14,19 @@ public sealed record MachineConfig
     public int Cpus { get; init; } = 1;
     public ulong MemoryMiB { get; init; } = 256;
 
+    /// <summary>Back guest RAM with the host's huge pages of this size (2 or 1024 MiB); null: transparent huge pages.</summary>
+    public ulong? HugePageSizeMiB { get; init; }
+
     /// <summary>Checks what can be checked before touching KVM; throws <see cref="ArgumentException"/> naming the field.</summary>
     /// <param name="hostMemoryMiB">This host's memory (default: read from /proc/meminfo).</param>
     public void Validate(ulong? hostMemoryMiB = null)
     {
         if (Cpus < 1 || Cpus > MaxCpus) throw new ArgumentException($"cpus must be between 1 and {MaxCpus}, got {Cpus}");
         if (MemoryMiB < 16) throw new ArgumentException($"memory must be at least 16 MiB, got {MemoryMiB} MiB");
+        if (HugePageSizeMiB is { } page && page is not (2 or 1024))
+            throw new ArgumentException($"huge pages are 2 MiB or 1024 MiB (1 GiB), not {page} MiB");
+        if (HugePageSizeMiB is { } hugePage && MemoryMiB % hugePage != 0)
+            throw new ArgumentException($"memory must be a multiple of the {hugePage} MiB huge page size, got {MemoryMiB} MiB");
         if (MemoryMiB > MaxMemoryMiB) throw new ArgumentException($"memory must be at most {MaxMemoryMiB} MiB (1 TiB), got {MemoryMiB} MiB");
         ulong host = hostMemoryMiB ?? HostMemoryMiB();
         if (host > 0 && MemoryMiB > host) throw new ArgumentException($"memory {MemoryMiB} MiB is more than this host has ({host} MiB)");

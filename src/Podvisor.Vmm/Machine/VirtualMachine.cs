@@ -96,7 +96,7 @@ public sealed class VirtualMachine : IDisposable
             vm.CreateIrqchip();
             vm.CreatePit2();
             StartupTrace.Mark("KVM VM, irqchip and PIT created");
-            ram = new GuestRam(config.MemoryMiB << 20);
+            ram = new GuestRam(config.MemoryMiB << 20, hugeTlbPageSize: config.HugePageSizeMiB << 20);
             for (int slot = 0; slot < ram.Regions.Count; slot++)
             {
                 var region = ram.Regions[slot];

@@ -16,10 +16,14 @@ public sealed class GuestRam : IGuestMemory, IDisposable
 
     private readonly HostMemory _host;
 
-    public GuestRam(ulong size, ulong lowMemoryLimit = BootLayout.MmioStart)
+    /// <param name="hugeTlbPageSize">Back RAM with the host's hugetlbfs pages of this size (2 MiB or 1 GiB)
+    /// instead of transparent huge pages.</param>
+    public GuestRam(ulong size, ulong lowMemoryLimit = BootLayout.MmioStart, ulong? hugeTlbPageSize = null)
     {
         if (size == 0 || size % PageSize != 0) throw new ArgumentException($"guest memory must be a non-zero multiple of 4 KiB, got {size}", nameof(size));
-        _host = new HostMemory(size, transparentHugePages: true);
+        _host = hugeTlbPageSize is { } pageSize
+            ? HostMemory.WithHugeTlbPages(size, pageSize)
+            : new HostMemory(size, transparentHugePages: true);
         VmmDirty = new DirtyBitmap(size / PageSize);
         ulong low = Math.Min(size, lowMemoryLimit);
         Regions = size > low
