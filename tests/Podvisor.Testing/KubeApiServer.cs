@@ -93,6 +93,29 @@ public sealed class KubeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Installs CustomResourceDefinitions (YAML documents) and waits until each is Established.</summary>
+    public async Task ApplyCrdsAsync(IEnumerable<string> yamls, CancellationToken cancellationToken = default)
+    {
+        using var client = Client();
+        var names = new List<string>();
+        foreach (string yaml in yamls)
+        {
+            var crd = KubernetesYaml.Deserialize<k8s.Models.V1CustomResourceDefinition>(yaml);
+            await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd, cancellationToken: cancellationToken);
+            names.Add(crd.Metadata.Name);
+        }
+        foreach (string name in names)
+        {
+            for (int i = 0; ; i++)
+            {
+                var status = (await client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(name, cancellationToken: cancellationToken)).Status;
+                if (status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true) break;
+                if (i == 100) throw new TimeoutException($"{name} was not Established after 10 s");
+                await Task.Delay(100, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>A client with admin rights.</summary>
     public Kubernetes Client() => new(new KubernetesClientConfiguration
     {
