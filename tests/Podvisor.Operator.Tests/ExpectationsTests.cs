@@ -1,0 +1,43 @@
+using Podvisor.Operator.Runtime;
+
+namespace Podvisor.Operator.Tests;
+
+public sealed class ExpectationsTests
+{
+    [Fact]
+    public void AKeyWaitsUntilItsCreationsAndDeletionsAreSeen()
+    {
+        var expectations = new Expectations();
+        Assert.True(expectations.Satisfied("ns/vm"));                // nothing expected: act on the cache
+        expectations.Expect("ns/vm", adds: 1, deletes: 1);
+        Assert.False(expectations.Satisfied("ns/vm"));
+        expectations.CreationObserved("ns/vm");
+        Assert.False(expectations.Satisfied("ns/vm"));               // the delete is still to be seen
+        expectations.DeletionObserved("ns/vm");
+        Assert.True(expectations.Satisfied("ns/vm"));
+        Assert.True(expectations.Satisfied("ns/other"));
+    }
+
+    [Fact]
+    public void ExpectationsExpireSoALostEventCannotBlockAKeyForever()
+    {
+        var clock = new ManualClock();
+        var expectations = new Expectations(TimeSpan.FromMinutes(5), clock);
+        expectations.Expect("ns/vm", adds: 1);
+        clock.Now += TimeSpan.FromMinutes(4);
+        Assert.False(expectations.Satisfied("ns/vm"));
+        clock.Now += TimeSpan.FromMinutes(1);
+        Assert.True(expectations.Satisfied("ns/vm"));
+    }
+
+    [Fact]
+    public void ObservationsWithoutExpectationsAndForgottenKeysAreHarmless()
+    {
+        var expectations = new Expectations();
+        expectations.CreationObserved("ns/vm");                      // someone else's pod appeared
+        Assert.True(expectations.Satisfied("ns/vm"));
+        expectations.Expect("ns/vm", adds: 2);
+        expectations.Delete("ns/vm");
+        Assert.True(expectations.Satisfied("ns/vm"));
+    }
+}
