@@ -31,6 +31,19 @@ public sealed class Expectations(TimeSpan? timeout = null, TimeProvider? time = 
     /// <summary>The informer saw one of the expected deletions (or the delete call failed).</summary>
     public void DeletionObserved(string key) => Lower(key, adds: 0, deletes: 1);
 
+    /// <summary>
+    /// Level-based observation of the one object a key owns: present settles expected creations, absent
+    /// settles expected deletions (whatever the informer event was).
+    /// </summary>
+    public void Observed(string key, bool exists)
+    {
+        lock (_lock)
+        {
+            if (!_pending.TryGetValue(key, out var p)) return;
+            _pending[key] = exists ? (0, p.Deletes, p.Set) : (p.Adds, 0, p.Set);
+        }
+    }
+
     /// <summary>True when every expected change for <paramref name="key"/> has been seen (or expired): safe to act on the cache.</summary>
     public bool Satisfied(string key)
     {
