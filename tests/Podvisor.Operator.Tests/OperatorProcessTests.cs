@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Podvisor.Api;
+
+namespace Podvisor.Operator.Tests;
+
+/// <summary>The operator as a process (what the Deployment runs), against the real API server.</summary>
+public sealed class OperatorProcessTests(CrdApiServerFixture fixture) : IClassFixture<CrdApiServerFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string OperatorDll
+    {
+        get
+        {
+            string config = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)))!;
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "Operator.sln")))
+                    return Path.Combine(dir.FullName, "src", "Podvisor.Operator", "bin", config, "net10.0", "podvisor-operator.dll");
+            throw new DirectoryNotFoundException("no Operator.sln above the tests");
+        }
+    }
+
+    private Process StartOperator(string identity)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { OperatorDll, "--kubeconfig", fixture.Server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity })
+            psi.ArgumentList.Add(a);
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private async Task<bool> VmiExists(string ns, string name)
+    {
+        try
+        {
+            await fixture.Client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", name, Ct);
+            return true;
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, TimeSpan within, string what)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"timed out after {within.TotalSeconds} s waiting for {what}");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task TwoReplicasOneActsAndTheOtherTakesOverWhenItIsKilled()
+    {
+        const string ns = "op-process";
+        await fixture.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new() { Name = ns } }, cancellationToken: Ct);
+        var a = StartOperator("replica-a");
+        var b = StartOperator("replica-b");
+        try
+        {
+            await fixture.Client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonSerializer.SerializeToElement(new VirtualMachine
+            {
+                Metadata = new() { Name = "vm1", NamespaceProperty = ns },
+                Spec = new()
+                {
+                    RunStrategy = RunStrategies.Always,
+                    Template = new() { Spec = new() { Domain = new() { Memory = new() { Guest = "128Mi" }, Firmware = new() { KernelBoot = new() { HostPath = new() { KernelPath = "/k" } } } } } },
+                },
+            }, ApiJsonContext.Default.VirtualMachine), ApiGroup.Group, ApiGroup.Version, ns, "virtualmachines", cancellationToken: Ct);
+            await Eventually(() => VmiExists(ns, "vm1"), TimeSpan.FromSeconds(60), "the leader to create the instance");
+
+            var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync("podvisor-operator", "default", cancellationToken: Ct);
+            var (leader, other) = lease.Spec.HolderIdentity == "replica-a" ? (a, b) : (b, a);
+            leader.Kill(entireProcessTree: true);                       // no graceful release: a crash
+            var killed = Stopwatch.StartNew();
+
+            await fixture.Client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch("""{"spec":{"runStrategy":"Halted"}}""", V1Patch.PatchType.MergePatch),
+                ApiGroup.Group, ApiGroup.Version, ns, "virtualmachines", "vm1", cancellationToken: Ct);
+            await Eventually(async () => !await VmiExists(ns, "vm1"), TimeSpan.FromSeconds(30), "the other replica to act");
+            TestContext.Current.SendDiagnosticMessage($"the surviving replica acted {killed.Elapsed.TotalSeconds:0.0} s after the leader was killed");
+            Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), $"{killed.Elapsed.TotalSeconds:0.0} s");
+            Assert.False(other.HasExited);
+        }
+        finally
+        {
+            foreach (var p in new[] { a, b })
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                p.Dispose();
+            }
+        }
+    }
+}
