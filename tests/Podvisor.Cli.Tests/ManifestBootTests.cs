@@ -75,7 +75,8 @@ public sealed class ManifestBootTests
                 }
             }
             WaitFor("GUEST-SHELL");
-            Thread.Sleep(500);                                          // the shell's prompt
+            WaitFor("\u001b[6n");                                      // busybox asks where the cursor is…
+            socket.Send("\u001b[1;1R"u8);                              // …and a terminal answers
             socket.Send("echo sock-$((6*7))\n"u8);
             WaitFor("sock-42");
             socket.Send("exit\n"u8);

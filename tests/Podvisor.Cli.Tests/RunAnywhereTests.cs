@@ -32,7 +32,8 @@ public sealed class RunAnywhereTests
         try
         {
             await WaitFor("GUEST-SHELL");
-            await Task.Delay(500, ct);
+            await WaitFor("\u001b[6n");                                // busybox asks where the cursor is…
+            await process.StandardInput.WriteAsync("\u001b[1;1R");     // …and a terminal answers
             await process.StandardInput.WriteAsync("echo typed-$((6*7))\n");
             await process.StandardInput.FlushAsync(ct);
             await WaitFor("typed-42");

@@ -213,7 +213,10 @@ public sealed class BootTests
             (vm, console) =>
             {
                 Assert.True(console.WaitFor("GUEST-SHELL", BootTimeout), console.Text);
-                Thread.Sleep(500);                                   // let the shell print its prompt
+                // Busybox's line editor asks the terminal where the cursor is (ESC[6n) and reads the answer:
+                // answer like a terminal, or the first keystrokes are taken for the reply.
+                Assert.True(console.WaitFor("\u001b[6n", BootTimeout), console.Text);
+                vm.Serial.QueueInput("\u001b[1;1R"u8);
                 vm.Serial.QueueInput("echo serial-in-$((6*7))\n"u8);
                 Assert.True(console.WaitFor("serial-in-42", BootTimeout), console.Text);
                 vm.Serial.QueueInput("exit\n"u8);
