@@ -45,7 +45,15 @@ public sealed class LeaderElectionTests(CrdApiServerFixture fixture) : IClassFix
         await Task.Delay(LeaderElection.RetryPeriod * 2, Ct);
         Assert.True(a.Election.IsLeader ^ b.Election.IsLeader, "exactly one replica leads");
         var (leader, follower) = a.Election.IsLeader ? (a, b) : (b, a);
-        Assert.Equal(leader.Election.Identity, follower.Election.Leader);
+        var lease = await fixture.Client.CoordinationV1.ReadNamespacedLeaseAsync("podvisor-operator", "default", cancellationToken: Ct);
+        Assert.Equal(leader.Election.Identity, lease.Spec.HolderIdentity);
+        // The follower learns who leads when it next looks at the lease (every RetryPeriod).
+        var learn = DateTime.UtcNow + LeaderElection.LeaseDuration;
+        while (follower.Election.Leader != leader.Election.Identity)
+        {
+            Assert.True(DateTime.UtcNow < learn, $"the follower still sees leader '{follower.Election.Leader}'");
+            await Task.Delay(50, Ct);
+        }
 
         // Kill the leader: it stops renewing and never releases the lease, as a crashed pod would.
         var watch = Stopwatch.StartNew();
