@@ -57,12 +57,14 @@ public static class ManifestReader
     }
 
     /// <summary>The one <typeparamref name="T"/> in the manifest file at <paramref name="path"/>.</summary>
-    public static T ReadSingle<T>(string path) where T : class
+    public static T ReadSingle<T>(string path) where T : class => ReadSingle<T>(ReadText(path), path);
+
+    /// <summary>A manifest file's text; a missing or unreadable file is a <see cref="ManifestException"/>.</summary>
+    public static string ReadText(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (FileNotFoundException)
         {
@@ -72,13 +74,15 @@ public static class ManifestReader
         {
             throw new ManifestException(path, [e.Message]);
         }
-        return ReadSingle<T>(text, path);
     }
 
-    public static T ReadSingle<T>(string text, string source) where T : class
+    public static T ReadSingle<T>(string text, string source) where T : class => ReadSingle<T>(ReadDocuments(text, source), source);
+
+    /// <summary>The one <typeparamref name="T"/> among documents already read (so a caller that looked at the
+    /// kinds first does not parse the YAML twice).</summary>
+    public static T ReadSingle<T>(IReadOnlyList<ManifestDocument> documents, string source) where T : class
     {
         var (kind, typeInfo) = TypeOf<T>();
-        var documents = ReadDocuments(text, source);
         if (documents.Count == 0) throw new ManifestException(source, ["the manifest is empty"]);
         foreach (var document in documents) CheckApiVersion(document, source);
         var matching = documents.Where(d => d.Kind == kind).ToList();

@@ -12,32 +12,20 @@ internal static class ManifestMachine
 {
     public static (string Name, MachineConfig Config) Load(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (FileNotFoundException)
-        {
-            throw new ManifestException(path, ["no such file"]);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ManifestException(path, [e.Message]);
-        }
-        var kinds = ManifestReader.ReadDocuments(text, path).Select(d => d.Kind).ToList();
+        var documents = ManifestReader.ReadDocuments(ManifestReader.ReadText(path), path);
+        var kinds = documents.Select(d => d.Kind).ToList();
         string name, at;
         VirtualMachineInstanceSpec spec;
         IReadOnlyList<FieldError> errors;
         if (kinds.Contains(VirtualMachine.KindName))
         {
-            var vm = ManifestReader.ReadSingle<VirtualMachine>(text, path);
+            var vm = ManifestReader.ReadSingle<VirtualMachine>(documents, path);
             ApiDefaults.Apply(vm);
             (name, spec, at, errors) = (vm.Metadata.Name ?? "vm", vm.Spec.Template?.Spec ?? new(), "spec.template.spec", ApiValidation.Validate(vm));
         }
         else if (kinds.Contains(VirtualMachineInstance.KindName))
         {
-            var vmi = ManifestReader.ReadSingle<VirtualMachineInstance>(text, path);
+            var vmi = ManifestReader.ReadSingle<VirtualMachineInstance>(documents, path);
             ApiDefaults.Apply(vmi);
             (name, spec, at, errors) = (vmi.Metadata.Name ?? "vmi", vmi.Spec, "spec", ApiValidation.Validate(vmi));
         }
