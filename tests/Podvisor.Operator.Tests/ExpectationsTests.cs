@@ -11,9 +11,9 @@ public sealed class ExpectationsTests
         Assert.True(expectations.Satisfied("ns/vm"));                // nothing expected: act on the cache
         expectations.Expect("ns/vm", adds: 1, deletes: 1);
         Assert.False(expectations.Satisfied("ns/vm"));
-        expectations.CreationObserved("ns/vm");
+        expectations.Observed("ns/vm", exists: true);
         Assert.False(expectations.Satisfied("ns/vm"));               // the delete is still to be seen
-        expectations.DeletionObserved("ns/vm");
+        expectations.Observed("ns/vm", exists: false);
         Assert.True(expectations.Satisfied("ns/vm"));
         Assert.True(expectations.Satisfied("ns/other"));
     }
@@ -34,7 +34,7 @@ public sealed class ExpectationsTests
     public void ObservationsWithoutExpectationsAndForgottenKeysAreHarmless()
     {
         var expectations = new Expectations();
-        expectations.CreationObserved("ns/vm");                      // someone else's pod appeared
+        expectations.Observed("ns/vm", exists: true);                // someone else's pod appeared
         Assert.True(expectations.Satisfied("ns/vm"));
         expectations.Expect("ns/vm", adds: 2);
         expectations.Delete("ns/vm");

@@ -25,12 +25,6 @@ public sealed class Expectations(TimeSpan? timeout = null, TimeProvider? time = 
         }
     }
 
-    /// <summary>The informer saw one of the expected creations (or the create call failed: nothing will come).</summary>
-    public void CreationObserved(string key) => Lower(key, adds: 1, deletes: 0);
-
-    /// <summary>The informer saw one of the expected deletions (or the delete call failed).</summary>
-    public void DeletionObserved(string key) => Lower(key, adds: 0, deletes: 1);
-
     /// <summary>
     /// Level-based observation of the one object a key owns: present settles expected creations, absent
     /// settles expected deletions (whatever the informer event was).
@@ -63,13 +57,5 @@ public sealed class Expectations(TimeSpan? timeout = null, TimeProvider? time = 
     public void Delete(string key)
     {
         lock (_lock) _pending.Remove(key);
-    }
-
-    private void Lower(string key, int adds, int deletes)
-    {
-        lock (_lock)
-        {
-            if (_pending.TryGetValue(key, out var p)) _pending[key] = (p.Adds - adds, p.Deletes - deletes, p.Set);
-        }
     }
 }
