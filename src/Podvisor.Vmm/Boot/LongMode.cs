@@ -7,8 +7,6 @@ namespace Podvisor.Vmm.Boot;
 /// identity map of the first 1 GiB, long mode on, RSI pointing at the zero page.</summary>
 public static class LongMode
 {
-    public const ushort CodeSelector = 1 * 8, DataSelector = 2 * 8, TssSelector = 3 * 8;
-
     // GDT entries: null, 64-bit code, data, TSS (flags/access in the usual packed form).
     private static readonly ulong[] Gdt =
     [
@@ -20,8 +18,7 @@ public static class LongMode
 
     public static void WriteTables(IGuestMemory memory)
     {
-        for (int i = 0; i < Gdt.Length; i++) memory.WriteValue(new GuestAddress(BootLayout.GdtAddress + (ulong)i * 8), Gdt[i]);
-        memory.WriteValue(new GuestAddress(BootLayout.IdtAddress), 0UL);
+        BootGdt.Write(memory, Gdt);
         memory.WriteValue(new GuestAddress(BootLayout.Pml4Address), BootLayout.PdptAddress | 0x03);
         memory.WriteValue(new GuestAddress(BootLayout.PdptAddress), BootLayout.PdAddress | 0x03);
         for (ulong i = 0; i < 512; i++)
@@ -31,11 +28,7 @@ public static class LongMode
     /// <summary>Applies the long-mode entry state to <paramref name="sregs"/> (keeping KVM's other fields).</summary>
     public static void ApplyTo(ref KvmSregs sregs)
     {
-        sregs.Gdt = new KvmDtable { Base = BootLayout.GdtAddress, Limit = (ushort)(Gdt.Length * 8 - 1) };
-        sregs.Idt = new KvmDtable { Base = BootLayout.IdtAddress, Limit = 7 };
-        sregs.Cs = GdtDescriptor.ToSegment(CodeSelector, Gdt[1]);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = GdtDescriptor.ToSegment(DataSelector, Gdt[2]);
-        sregs.Tr = GdtDescriptor.ToSegment(TssSelector, Gdt[3]);
+        BootGdt.Load(ref sregs, Gdt);
         sregs.Cr3 = BootLayout.Pml4Address;
         sregs.Cr4 |= 0x20;                        // PAE
         sregs.Cr0 |= 0x8000_0001;                 // PG | PE

@@ -9,8 +9,6 @@ namespace Podvisor.Vmm.Boot;
 /// </summary>
 public static class ProtectedMode32
 {
-    public const ushort CodeSelector = 1 * 8, DataSelector = 2 * 8, TssSelector = 3 * 8;
-
     private static readonly ulong[] Gdt =
     [
         0,
@@ -19,19 +17,11 @@ public static class ProtectedMode32
         GdtDescriptor.Build(0x008b, 0, 0x67),      // TSS: present, busy 32-bit TSS, 104 bytes
     ];
 
-    public static void WriteTables(IGuestMemory memory)
-    {
-        for (int i = 0; i < Gdt.Length; i++) memory.WriteValue(new GuestAddress(BootLayout.GdtAddress + (ulong)i * 8), Gdt[i]);
-        memory.WriteValue(new GuestAddress(BootLayout.IdtAddress), 0UL);
-    }
+    public static void WriteTables(IGuestMemory memory) => BootGdt.Write(memory, Gdt);
 
     public static void ApplyTo(ref KvmSregs sregs)
     {
-        sregs.Gdt = new KvmDtable { Base = BootLayout.GdtAddress, Limit = (ushort)(Gdt.Length * 8 - 1) };
-        sregs.Idt = new KvmDtable { Base = BootLayout.IdtAddress, Limit = 7 };
-        sregs.Cs = GdtDescriptor.ToSegment(CodeSelector, Gdt[1]);
-        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = GdtDescriptor.ToSegment(DataSelector, Gdt[2]);
-        sregs.Tr = GdtDescriptor.ToSegment(TssSelector, Gdt[3]);
+        BootGdt.Load(ref sregs, Gdt);
         sregs.Cr0 = (sregs.Cr0 | 0x1) & ~0x8000_0000UL;   // PE on, PG off
         sregs.Cr4 = 0;
         sregs.Efer = 0;
