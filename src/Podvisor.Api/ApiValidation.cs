@@ -209,9 +209,9 @@ public static partial class ApiValidation
         return Convert.TryFromBase64String(text, buffer, out _);
     }
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex(ApiPatterns.DnsLabel)]
     private static partial Regex DnsLabel();
 
-    [GeneratedRegex("^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")]
+    [GeneratedRegex(ApiPatterns.MacAddress)]
     private static partial Regex MacAddress();
 }

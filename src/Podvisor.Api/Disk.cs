@@ -6,7 +6,7 @@ namespace Podvisor.Api;
 /// <summary>A disk the guest sees; <see cref="Name"/> names the volume behind it.</summary>
 public sealed class Disk
 {
-    [SchemaRequired, SchemaPattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [SchemaRequired, SchemaPattern(ApiPatterns.DnsLabel)] [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("disk")] public DiskTarget? DiskTarget { get; set; }
     [SchemaMinimum(1)] [JsonPropertyName("bootOrder")] public int? BootOrder { get; set; }
     [JsonPropertyName("serial")] public string? Serial { get; set; }

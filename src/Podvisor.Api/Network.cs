@@ -5,6 +5,6 @@ namespace Podvisor.Api;
 
 public sealed class Network
 {
-    [SchemaRequired, SchemaPattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [SchemaRequired, SchemaPattern(ApiPatterns.DnsLabel)] [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("pod")] public PodNetwork? Pod { get; set; }
 }

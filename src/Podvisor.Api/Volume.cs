@@ -6,7 +6,7 @@ namespace Podvisor.Api;
 /// <summary>Where a disk's bytes come from: exactly one source.</summary>
 public sealed class Volume
 {
-    [SchemaRequired, SchemaPattern("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [SchemaRequired, SchemaPattern(ApiPatterns.DnsLabel)] [JsonPropertyName("name")] public string Name { get; set; } = "";
     [JsonPropertyName("containerDisk")] public ContainerDiskSource? ContainerDisk { get; set; }
     [JsonPropertyName("persistentVolumeClaim")] public PersistentVolumeClaimSource? PersistentVolumeClaim { get; set; }
     [JsonPropertyName("emptyDisk")] public EmptyDiskSource? EmptyDisk { get; set; }
