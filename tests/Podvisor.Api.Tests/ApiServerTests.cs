@@ -19,19 +19,7 @@ public sealed class ApiServerFixture : IAsyncLifetime
     {
         Server = await KubeApiServer.StartAsync(TestContext.Current.CancellationToken);
         Client = Server.Client();
-        foreach (var (_, yaml) in CrdGenerator.GenerateAll())
-            await Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(KubernetesYaml.Deserialize<V1CustomResourceDefinition>(yaml));
-        foreach (var (name, _) in CrdGenerator.GenerateAll())
-        {
-            string crd = name["podvisor.io_".Length..^".yaml".Length] + ".podvisor.io";
-            for (int i = 0; ; i++)
-            {
-                var status = (await Client.ApiextensionsV1.ReadCustomResourceDefinitionAsync(crd)).Status;
-                if (status?.Conditions?.Any(c => c.Type == "Established" && c.Status == "True") == true) break;
-                if (i == 100) throw new TimeoutException($"{crd} was not Established");
-                await Task.Delay(100);
-            }
-        }
+        await Server.ApplyCrdsAsync(CrdGenerator.GenerateAll().Select(g => g.Yaml), TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()

@@ -3,6 +3,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Podvisor.Api;
+using Podvisor.Testing;
 
 namespace Podvisor.Operator.Tests;
 
@@ -11,17 +12,7 @@ public sealed class OperatorProcessTests(CrdApiServerFixture fixture) : IClassFi
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string OperatorDll
-    {
-        get
-        {
-            string config = Path.GetFileName(Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)))!;
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "Operator.sln")))
-                    return Path.Combine(dir.FullName, "src", "Podvisor.Operator", "bin", config, "net10.0", "podvisor-operator.dll");
-            throw new DirectoryNotFoundException("no Operator.sln above the tests");
-        }
-    }
+    private static string OperatorDll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
 
     private Process StartOperator(string identity)
     {
