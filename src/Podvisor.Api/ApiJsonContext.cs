@@ -7,4 +7,6 @@ namespace Podvisor.Api;
 [JsonSerializable(typeof(VirtualMachine))]
 [JsonSerializable(typeof(VirtualMachineInstance))]
 [JsonSerializable(typeof(VirtualMachineInstanceMigration))]
+// metadata.managedFields[].fieldsV1 is an untyped object: objects read from the API server carry a JsonElement there.
+[JsonSerializable(typeof(System.Text.Json.JsonElement))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -10,6 +10,9 @@ public static partial class ApiValidation
 {
     private const ulong MinimumGuestMemory = 16 * Quantities.MiB;
 
+    /// <summary>The launcher pod names its own volumes so; a VMI's volume names become pod volume names too.</summary>
+    public const string ReservedVolumePrefix = "podvisor-";
+
     public static IReadOnlyList<FieldError> Validate(VirtualMachine vm)
     {
         var errors = new List<FieldError>();
@@ -122,6 +125,8 @@ public static partial class ApiValidation
             var volume = volumes[i];
             string here = $"{at}[{i}]";
             CheckName(volume.Name, here, names, "volume", errors);
+            if (volume.Name.StartsWith(ReservedVolumePrefix, StringComparison.Ordinal))
+                errors.Add(new($"{here}.name", $"names starting with \"{ReservedVolumePrefix}\" are reserved for the launcher pod's own volumes"));
             if (volume.SourceCount != 1)
                 errors.Add(new(here, $"give exactly one source (containerDisk, persistentVolumeClaim, emptyDisk, hostDisk, cloudInitNoCloud); {volume.SourceCount} given"));
             if (volume.ContainerDisk is { } cd && string.IsNullOrWhiteSpace(cd.Image))

@@ -5,5 +5,6 @@ public static class PrintableStatuses
 {
     public const string Stopped = "Stopped", Provisioning = "Provisioning", Starting = "Starting", Running = "Running",
         Paused = "Paused", Stopping = "Stopping", Terminating = "Terminating", Migrating = "Migrating",
-        ErrorUnschedulable = "ErrorUnschedulable", CrashLoopBackOff = "CrashLoopBackOff", Unknown = "Unknown";
+        ErrorUnschedulable = "ErrorUnschedulable", ErrImagePull = "ErrImagePull", ImagePullBackOff = "ImagePullBackOff",
+        ErrorPvcNotFound = "ErrorPvcNotFound", CrashLoopBackOff = "CrashLoopBackOff", Unknown = "Unknown";
 }

@@ -1,3 +1,5 @@
+using Podvisor.Operator.Launcher;
+
 namespace Podvisor.Operator;
 
 /// <summary>How the operator finds the cluster and names itself (command line or environment).</summary>
@@ -16,16 +18,34 @@ public sealed record OperatorOptions
 
     public int Workers { get; init; } = 4;
 
-    /// <summary>--kubeconfig PATH --lease-namespace NS --identity NAME, else KUBECONFIG, POD_NAMESPACE, POD_NAME.</summary>
+    public LauncherPodOptions Launcher { get; init; } = new();
+
+    /// <summary>
+    /// --kubeconfig PATH --lease-namespace NS --identity NAME (else KUBECONFIG, POD_NAMESPACE, POD_NAME);
+    /// --launcher-image IMAGE --launcher-service-account NAME --device-access extended-resources|privileged.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not one the option takes.</exception>
     public static OperatorOptions Parse(string[] args)
     {
         string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var defaults = new OperatorOptions();
+        var access = Arg("--device-access") switch
+        {
+            null or "extended-resources" => DeviceAccess.ExtendedResources,
+            "privileged" => DeviceAccess.Privileged,
+            var other => throw new ArgumentException($"--device-access: \"{other}\" is not extended-resources or privileged"),
+        };
         return new OperatorOptions
         {
             Kubeconfig = Arg("--kubeconfig") ?? Environment.GetEnvironmentVariable("KUBECONFIG"),
             LeaseNamespace = Arg("--lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? defaults.LeaseNamespace,
             Identity = Arg("--identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? defaults.Identity,
+            Launcher = defaults.Launcher with
+            {
+                Image = Arg("--launcher-image") ?? defaults.Launcher.Image,
+                ServiceAccountName = Arg("--launcher-service-account"),
+                DeviceAccess = access,
+            },
         };
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Podvisor.Api;
 using Podvisor.Operator.Controllers;
+using Podvisor.Operator.Launcher;
 using Podvisor.Operator.Runtime;
 
 namespace Podvisor.Operator;
@@ -32,11 +33,15 @@ public sealed class OperatorService(IKubernetes client, OperatorOptions options,
         void Log(string message) => logger.LogInformation("{Message}", message);
         var vms = CustomResourceInformers.Create<VirtualMachine>(client, "virtualmachines", Log);
         var vmis = CustomResourceInformers.Create<VirtualMachineInstance>(client, "virtualmachineinstances", Log);
-        var vmController = new VirtualMachineController(client, vms, vmis, new EventRecorder(client, "podvisor-operator", Log), Log, options.Workers);
-        var informers = new[] { Task.Run(() => vms.RunAsync(leading)), Task.Run(() => vmis.RunAsync(leading)) };
-        await Task.WhenAll(vms.Synced, vmis.Synced).WaitAsync(leading);
-        logger.LogInformation("{Identity}: caches synced ({Vms} VMs, {Vmis} instances); controllers running", options.Identity, vms.List().Count, vmis.List().Count);
-        await vmController.Controller.RunAsync(leading);
+        var pods = PodInformers.Create(client, LauncherLabels.Selector, VirtualMachineInstanceController.VmiKeyOf, Log);
+        var events = new EventRecorder(client, "podvisor-operator", Log);
+        var vmController = new VirtualMachineController(client, vms, vmis, events, Log, options.Workers);
+        var vmiController = new VirtualMachineInstanceController(client, vmis, pods, events, options.Launcher, Log, options.Workers);
+        var informers = new[] { Task.Run(() => vms.RunAsync(leading)), Task.Run(() => vmis.RunAsync(leading)), Task.Run(() => pods.RunAsync(leading)) };
+        await Task.WhenAll(vms.Synced, vmis.Synced, pods.Synced).WaitAsync(leading);
+        logger.LogInformation("{Identity}: caches synced ({Vms} VMs, {Vmis} instances, {Pods} launcher pods); controllers running",
+            options.Identity, vms.List().Count, vmis.List().Count, pods.List().Count);
+        await Task.WhenAll(vmController.Controller.RunAsync(leading), vmiController.Controller.RunAsync(leading));
         await Task.WhenAll(informers);
     }
 }

@@ -3,8 +3,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Podvisor.Operator;
 
-// podvisor-operator [--kubeconfig PATH] [--lease-namespace NS] [--identity NAME]
-var options = OperatorOptions.Parse(args);
+// podvisor-operator [--kubeconfig PATH] [--lease-namespace NS] [--identity NAME] [--launcher-image IMAGE]
+//                   [--launcher-service-account NAME] [--device-access extended-resources|privileged]
+OperatorOptions options;
+try
+{
+    options = OperatorOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"podvisor-operator: {e.Message}");
+    return 2;
+}
 var builder = Host.CreateApplicationBuilder(args);
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(options.Kubeconfig is { } path
@@ -12,3 +22,4 @@ builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(options.Kubeconfi
     : KubernetesClientConfiguration.InClusterConfig()));
 builder.Services.AddHostedService<OperatorService>();
 await builder.Build().RunAsync();
+return Environment.ExitCode;

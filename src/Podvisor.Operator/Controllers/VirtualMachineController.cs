@@ -58,9 +58,9 @@ public sealed class VirtualMachineController
         if (!_expectations.Satisfied(key)) return ReconcileResult.After(TimeSpan.FromSeconds(1));
         var (ns, name) = ObjectKey.Split(key);
         bool deleting = vm.Metadata.DeletionTimestamp is not null;
-        if (!deleting && !(vm.Metadata.Finalizers?.Contains(Finalizer) ?? false))
+        if (!deleting && !Finalizers.Has(vm.Metadata, Finalizer))
         {
-            await PatchFinalizersAsync(vm, [.. vm.Metadata.Finalizers ?? [], Finalizer], cancellationToken);
+            await Finalizers.AddAsync(_client, VmPlural, vm.Metadata, Finalizer, cancellationToken);
             return ReconcileResult.Done;                 // the update comes back through the informer
         }
 
@@ -76,8 +76,8 @@ public sealed class VirtualMachineController
                 break;
         }
         await WriteStatusAsync(vm, decision, cancellationToken);
-        if (deleting && vmi is null && (vm.Metadata.Finalizers?.Contains(Finalizer) ?? false))
-            await PatchFinalizersAsync(vm, [.. vm.Metadata.Finalizers.Where(f => f != Finalizer)], cancellationToken);
+        if (deleting && vmi is null && Finalizers.Has(vm.Metadata, Finalizer))
+            await Finalizers.RemoveAsync(_client, VmPlural, vm.Metadata, Finalizer, cancellationToken);
         return ReconcileResult.Done;
     }
 
@@ -177,24 +177,5 @@ public sealed class VirtualMachineController
         {
             _log?.Invoke($"{ns}/{name}: gone before its status was written");
         }
-    }
-
-    private async Task PatchFinalizersAsync(VirtualMachine vm, List<string> finalizers, CancellationToken cancellationToken)
-    {
-        // resourceVersion in the patch: fails (409) if the VM changed since we read it, and we try again.
-        var patch = new JsonObject
-        {
-            ["metadata"] = new JsonObject
-            {
-                ["finalizers"] = new JsonArray([.. finalizers.Select(f => (JsonNode?)JsonValue.Create(f))]),
-                ["resourceVersion"] = vm.Metadata.ResourceVersion,
-            },
-        };
-        try
-        {
-            await _client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
-                ApiGroup.Group, ApiGroup.Version, vm.Metadata.NamespaceProperty, VmPlural, vm.Metadata.Name, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
     }
 }

@@ -79,7 +79,7 @@ public static class VirtualMachinePolicy
 
     private static bool IsReady(VirtualMachineInstance? vmi) =>
         vmi?.Status?.Phase == VmiPhases.Running && vmi.Metadata.DeletionTimestamp is null
-        && vmi.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
+        && vmi.Status.Conditions?.Any(c => c.Type == ConditionTypes.Ready && c.Status == "True") == true;
 
     /// <summary>KubeVirt's printableStatus, from the VM, its instance and what the controller is about to do.</summary>
     private static string PrintableStatus(VirtualMachine vm, VirtualMachineInstance? vmi, VmAction action, bool vmDeleting)
@@ -92,7 +92,7 @@ public static class VirtualMachinePolicy
         switch (vmi.Status?.Phase)
         {
             case VmiPhases.Running:
-                if (conditions?.Any(c => c.Type == "Paused" && c.Status == "True") == true) return PrintableStatuses.Paused;
+                if (conditions?.Any(c => c.Type == ConditionTypes.Paused && c.Status == "True") == true) return PrintableStatuses.Paused;
                 if (vmi.Status.MigrationState is { Completed: not true, Failed: not true, StartTimestamp: not null }) return PrintableStatuses.Migrating;
                 return PrintableStatuses.Running;
             case VmiPhases.Succeeded or VmiPhases.Failed:
@@ -100,9 +100,18 @@ public static class VirtualMachinePolicy
             case VmiPhases.Unknown:
                 return PrintableStatuses.Unknown;
             default:                                    // Pending, Scheduling, Scheduled, or no phase yet
-                return conditions?.Any(c => c.Type == "PodScheduled" && c.Status == "False" && c.Reason == "Unschedulable") == true
-                    ? PrintableStatuses.ErrorUnschedulable
-                    : PrintableStatuses.Starting;
+                return StartingStatus(conditions);
         }
+    }
+
+    /// <summary>Starting, or the error that holds the start up (what the launcher pod or the operator reported on the VMI).</summary>
+    private static string StartingStatus(List<Condition>? conditions)
+    {
+        bool Is(string type, string reason) => conditions?.Any(c => c.Type == type && c.Status == "False" && c.Reason == reason) == true;
+        if (Is(ConditionTypes.PodScheduled, "Unschedulable")) return PrintableStatuses.ErrorUnschedulable;
+        if (Is(ConditionTypes.Synchronized, ConditionReasons.PvcNotFound)) return PrintableStatuses.ErrorPvcNotFound;
+        foreach (string waiting in new[] { PrintableStatuses.ErrImagePull, PrintableStatuses.ImagePullBackOff, PrintableStatuses.CrashLoopBackOff })
+            if (Is(ConditionTypes.Ready, waiting)) return waiting;
+        return PrintableStatuses.Starting;
     }
 }

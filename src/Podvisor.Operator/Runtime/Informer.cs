@@ -28,16 +28,26 @@ public sealed class Informer<T> where T : class, IKubernetesObject<V1ObjectMeta>
     private string _resourceVersion = "";
     private CancellationTokenSource? _currentWatch;
     private string? _restartFrom;
+    private readonly Func<T, string?>? _indexKey;
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, T>> _index = new();
 
-    public Informer(ListFunction list, WatchFunction watch, Action<string>? log = null)
+    /// <param name="indexKey">Optional: files each object under one index value (e.g. the key of its owner) for <see cref="ByIndex"/>.</param>
+    public Informer(ListFunction list, WatchFunction watch, Action<string>? log = null, Func<T, string?>? indexKey = null)
     {
         _list = list;
         _watch = watch;
         _log = log;
+        _indexKey = indexKey;
     }
 
     /// <summary>Called with the key of every object that changed (on the informer's own task).</summary>
     public event Action<string>? Changed;
+
+    /// <summary>
+    /// Called with every object that changed: its new state, or for a deletion its last known state (so a
+    /// handler can still read the labels of an object that is gone).
+    /// </summary>
+    public event Action<T>? ObjectChanged;
 
     /// <summary>Completes once the first list is in the cache.</summary>
     public Task Synced => _synced.Task;
@@ -50,6 +60,12 @@ public sealed class Informer<T> where T : class, IKubernetesObject<V1ObjectMeta>
     public bool TryGet(string key, out T? value) => _cache.TryGetValue(key, out value);
 
     public IReadOnlyList<T> List() => [.. _cache.Values];
+
+    /// <summary>The cached objects filed under <paramref name="indexValue"/> by the index function.</summary>
+    public IReadOnlyList<T> ByIndex(string indexValue) => _index.TryGetValue(indexValue, out var objects) ? [.. objects.Values] : [];
+
+    /// <summary>The index value of <paramref name="item"/>, or null (no index, or the object is not indexed).</summary>
+    public string? IndexOf(T item) => _indexKey?.Invoke(item);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -90,13 +106,12 @@ public sealed class Informer<T> where T : class, IKubernetesObject<V1ObjectMeta>
             string key = ObjectKey.Of(item);
             seen.Add(key);
             bool changed = !_cache.TryGetValue(key, out var old) || old.Metadata.ResourceVersion != item.Metadata.ResourceVersion;
-            _cache[key] = item;
-            if (changed) Changed?.Invoke(key);
+            Store(key, item);
+            if (changed) Report(key, item);
         }
         foreach (string key in _cache.Keys.Where(k => !seen.Contains(k)).ToList())
         {
-            _cache.TryRemove(key, out _);
-            Changed?.Invoke(key);                       // deleted while we were not watching
+            if (Remove(key) is { } gone) Report(key, gone);   // deleted while we were not watching
         }
         Volatile.Write(ref _resourceVersion, resourceVersion);
         _synced.TrySetResult();
@@ -140,8 +155,40 @@ public sealed class Informer<T> where T : class, IKubernetesObject<V1ObjectMeta>
         if (item.Metadata?.ResourceVersion is { } version) Volatile.Write(ref _resourceVersion, version);
         if (type == WatchEventType.Bookmark) return;
         string key = ObjectKey.Of(item);
-        if (type == WatchEventType.Deleted) _cache.TryRemove(key, out _);
-        else _cache[key] = item;
+        if (type == WatchEventType.Deleted) Remove(key);
+        else Store(key, item);
+        Report(key, item);
+    }
+
+    private void Report(string key, T item)
+    {
         Changed?.Invoke(key);
+        ObjectChanged?.Invoke(item);
+    }
+
+    private void Store(string key, T item)
+    {
+        _cache.TryGetValue(key, out var old);
+        _cache[key] = item;
+        if (_indexKey is null) return;
+        // File the new state before unfiling the old: a reader never sees the object missing from its index.
+        string? value = _indexKey(item), oldValue = old is null ? null : _indexKey(old);
+        if (value is not null) _index.GetOrAdd(value, _ => new())[key] = item;
+        if (oldValue is not null && oldValue != value) Unindex(oldValue, key);
+    }
+
+    private T? Remove(string key)
+    {
+        if (!_cache.TryRemove(key, out var old)) return null;
+        if (_indexKey?.Invoke(old) is { } value) Unindex(value, key);
+        return old;
+    }
+
+    // Only the informer's own task writes the cache and the index, so emptying a set races with nothing.
+    private void Unindex(string value, string key)
+    {
+        if (!_index.TryGetValue(value, out var set)) return;
+        set.TryRemove(key, out _);
+        if (set.IsEmpty) _index.TryRemove(value, out _);
     }
 }

@@ -1,0 +1,28 @@
+namespace Podvisor.Operator.Launcher;
+
+/// <summary>
+/// Where a launcher pod finds its inputs: the contract between the pod the operator builds and the
+/// launcher process (docs/launcher-pod.md).
+/// </summary>
+public static class LauncherPaths
+{
+    /// <summary>The VMI (metadata and spec) as JSON, from the pod annotation <see cref="LauncherPodBuilder.SpecAnnotation"/> through the downward API.</summary>
+    public const string SpecDirectory = "/var/run/podvisor/vmi", SpecFile = "spec.json";
+
+    /// <summary>One directory per file-backed volume: /var/run/podvisor/volumes/NAME.</summary>
+    public const string Volumes = "/var/run/podvisor/volumes";
+
+    /// <summary>One device node per block-mode PVC: /dev/podvisor/NAME.</summary>
+    public const string BlockDevices = "/dev/podvisor";
+
+    /// <summary>The boot kernel and initrd: /var/run/podvisor/kernel/{kernel,initrd}.</summary>
+    public const string Kernel = "/var/run/podvisor/kernel";
+
+    /// <summary>Static helpers the first init container installs for init containers of other images.</summary>
+    public const string Helpers = "/var/run/podvisor/bin";
+
+    /// <summary>A static binary: copies a disk or kernel file out of an image that has nothing else (KubeVirt's containerDisk images).</summary>
+    public const string CopyHelper = Helpers + "/podvisor-copy";
+
+    public const string Hugepages = "/dev/hugepages";
+}

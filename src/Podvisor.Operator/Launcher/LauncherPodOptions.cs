@@ -1,0 +1,23 @@
+namespace Podvisor.Operator.Launcher;
+
+/// <summary>What every launcher pod shares: the image, how it reaches devices, its service account.</summary>
+public sealed record LauncherPodOptions
+{
+    public const string KvmResource = "devices.podvisor.io/kvm", TunResource = "devices.podvisor.io/tun";
+
+    /// <summary>The launcher image (the Helm chart sets it to the release's image).</summary>
+    public string Image { get; init; } = "ghcr.io/podvisor/launcher:latest";
+
+    public string ImagePullPolicy { get; init; } = "IfNotPresent";
+
+    /// <summary>The launcher binary inside the image.</summary>
+    public string Command { get; init; } = "/usr/bin/podvisor-launcher";
+
+    public DeviceAccess DeviceAccess { get; init; } = DeviceAccess.ExtendedResources;
+
+    /// <summary>Launchers' own service account (no API rights: the operator talks to them); null: the namespace default.</summary>
+    public string? ServiceAccountName { get; init; }
+
+    /// <summary>Port of the launcher's control API (status, pause, console, migrate).</summary>
+    public int ControlPort { get; init; } = 8443;
+}
