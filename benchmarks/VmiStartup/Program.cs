@@ -26,20 +26,12 @@ await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new() { Na
 await using var nodes = await FakeNodes.StartAsync(client, "podvisor.io/component=launcher",
     Enumerable.Range(0, nodeCount).Select(i => ($"node-{i}", (IDictionary<string, string>?)null)), cancellationToken: ct);
 
-string operatorDll = Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
-var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-foreach (string a in new[] { operatorDll, "--kubeconfig", server.KubeconfigPath, "--lease-namespace", "default", "--identity", "bench" })
-    psi.ArgumentList.Add(a);
-using var op = Process.Start(psi)!;
 var ready = new TaskCompletionSource();
-op.OutputDataReceived += (_, e) =>
+using var op = OperatorProcess.Start(server, "bench", line =>
 {
-    if (e.Data?.Contains("controllers running") == true) ready.TrySetResult();
-    if (showLog) Console.Error.WriteLine(e.Data);
-};
-op.ErrorDataReceived += (_, e) => { if (showLog) Console.Error.WriteLine(e.Data); };
-op.BeginOutputReadLine();
-op.BeginErrorReadLine();
+    if (line.Contains("controllers running")) ready.TrySetResult();
+    if (showLog) Console.Error.WriteLine(line);
+});
 try
 {
     await ready.Task.WaitAsync(TimeSpan.FromSeconds(60), ct);

@@ -12,20 +12,7 @@ public sealed class OperatorProcessTests(CrdApiServerFixture fixture) : IClassFi
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static string OperatorDll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
-
-    private Process StartOperator(string identity)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { OperatorDll, "--kubeconfig", fixture.Server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity })
-            psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private Process StartOperator(string identity) => OperatorProcess.Start(fixture.Server, identity);
 
     private async Task<bool> VmiExists(string ns, string name)
     {

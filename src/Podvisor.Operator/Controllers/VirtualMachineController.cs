@@ -103,8 +103,7 @@ public sealed class VirtualMachineController
                 ],
             },
             // A copy: the instance must not share objects with the cached VM.
-            Spec = JsonSerializer.Deserialize(JsonSerializer.Serialize(template.Spec ?? new(), ApiJsonContext.Default.VirtualMachineInstanceSpec),
-                ApiJsonContext.Default.VirtualMachineInstanceSpec)!,
+            Spec = ApiCopies.DeepCopy(template.Spec ?? new(), ApiJsonContext.Default.VirtualMachineInstanceSpec),
         };
         _expectations.Expect(ObjectKey.Of(ns, name), adds: 1);
         try

@@ -101,8 +101,7 @@ public sealed class VirtualMachineInstanceController
     private async Task<VmiPodProblem?> CreatePodAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
     {
         string ns = vmi.Metadata.NamespaceProperty, key = ObjectKey.Of(vmi);
-        var defaulted = JsonSerializer.Deserialize(JsonSerializer.Serialize(vmi, ApiJsonContext.Default.VirtualMachineInstance),
-            ApiJsonContext.Default.VirtualMachineInstance)!;
+        var defaulted = ApiCopies.DeepCopy(vmi, ApiJsonContext.Default.VirtualMachineInstance);
         ApiDefaults.Apply(defaulted);
         if (ApiValidation.Validate(defaulted) is { Count: > 0 } errors)
             return new(ConditionReasons.InvalidSpec, string.Join("; ", errors.Select(e => e.ToString())));

@@ -27,7 +27,7 @@ public static class VmiStatusPolicy
     public static VmiObservation Observe(VirtualMachineInstance vmi, IReadOnlyList<V1Pod> pods, VmiPodProblem? problem, DateTimeOffset now)
     {
         var old = vmi.Status ?? new VirtualMachineInstanceStatus();
-        var status = Copy(old);
+        var status = ApiCopies.DeepCopy(old, ApiJsonContext.Default.VirtualMachineInstanceStatus);
         string current = string.IsNullOrEmpty(old.Phase) ? "" : old.Phase;
         var conditions = status.Conditions ?? [];
         if (current is VmiPhases.Succeeded or VmiPhases.Failed)
@@ -144,8 +144,4 @@ public static class VmiStatusPolicy
             _ => (ConditionReasons.GuestNotRunning, "the launcher is starting the guest"),
         };
     }
-
-    private static VirtualMachineInstanceStatus Copy(VirtualMachineInstanceStatus status) =>
-        System.Text.Json.JsonSerializer.Deserialize(System.Text.Json.JsonSerializer.Serialize(status, ApiJsonContext.Default.VirtualMachineInstanceStatus),
-            ApiJsonContext.Default.VirtualMachineInstanceStatus)!;
 }

@@ -1,0 +1,24 @@
+using System.Diagnostics;
+
+namespace Podvisor.Testing;
+
+/// <summary>The built operator (<c>podvisor-operator</c>) as its own process, as a Deployment runs it, against a test API server.</summary>
+public static class OperatorProcess
+{
+    public static string Dll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
+
+    /// <summary>Starts a replica that leases in "default"; every line it writes (stdout and stderr) goes to <paramref name="onLine"/>.</summary>
+    public static Process Start(KubeApiServer server, string identity, Action<string>? onLine = null)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { Dll, "--kubeconfig", server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity })
+            psi.ArgumentList.Add(a);
+        var process = Process.Start(psi)!;
+        // Both pipes are always drained: a full pipe would block the operator.
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) onLine?.Invoke(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) onLine?.Invoke(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
