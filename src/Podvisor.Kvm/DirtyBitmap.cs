@@ -22,10 +22,13 @@ public sealed class DirtyBitmap
         return (Words[page / 64] >> (int)(page % 64) & 1) != 0;
     }
 
+    /// <summary>Marks a page written. Atomic: vCPU threads and device I/O threads mark pages concurrently.</summary>
     public void MarkDirty(ulong page)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(page, PageCount);
-        Words[page / 64] |= 1UL << (int)(page % 64);
+        ulong bit = 1UL << (int)(page % 64);
+        // Most marks hit a page already marked: a plain read first keeps the cache line shared.
+        if ((Volatile.Read(ref Words[page / 64]) & bit) == 0) Interlocked.Or(ref Words[page / 64], bit);
     }
 
     public ulong CountDirty()

@@ -1,0 +1,82 @@
+using Tmds.Linux;
+
+namespace Podvisor.Kvm;
+
+/// <summary>
+/// An epoll(7) set: a device's I/O thread waits on its queues' ioeventfds (and its backend's descriptors)
+/// at once. Each registered descriptor carries a caller-chosen token that <see cref="Wait"/> reports.
+/// </summary>
+public sealed unsafe class Epoll : IDisposable
+{
+    private readonly KvmFileDescriptor _handle;
+    private readonly List<SafeHandleReference> _registered = [];
+
+    public Epoll()
+    {
+        int fd = LibC.epoll_create1(LibC.EPOLL_CLOEXEC);
+        if (fd < 0) throw new KvmException("epoll_create1", LibC.errno);
+        _handle = new KvmFileDescriptor(fd);
+    }
+
+    /// <summary>Watches <paramref name="handle"/> for readability (and hang-up) under <paramref name="token"/>.</summary>
+    public void Add(System.Runtime.InteropServices.SafeHandle handle, ulong token, bool writable = false)
+    {
+        var reference = new SafeHandleReference(handle);
+        var ev = new epoll_event { events = LibC.EPOLLIN | (writable ? LibC.EPOLLOUT : 0) };
+        ev.data.u64 = token;
+        // SAFETY: ev is a local the kernel copies; both descriptors are held open by references.
+        if (LibC.epoll_ctl(_handle.Fd, LibC.EPOLL_CTL_ADD, reference.Fd, &ev) != 0)
+        {
+            int errno = LibC.errno;
+            reference.Dispose();
+            throw new KvmException("epoll_ctl(ADD)", errno);
+        }
+        _registered.Add(reference);
+    }
+
+    /// <summary>Blocks until at least one descriptor is ready (or <paramref name="timeoutMs"/> passes; -1 waits
+    /// for ever); writes the ready tokens into <paramref name="tokens"/> and returns how many. EINTR → 0.</summary>
+    public int Wait(Span<ulong> tokens, int timeoutMs = -1)
+    {
+        int capacity = Math.Min(tokens.Length, 64);
+        epoll_event* events = stackalloc epoll_event[capacity];
+        // SAFETY: events has room for capacity entries.
+        int n = LibC.epoll_wait(_handle.Fd, events, capacity, timeoutMs);
+        if (n < 0)
+        {
+            int errno = LibC.errno;
+            if (errno == Errnos.EINTR) return 0;
+            throw new KvmException("epoll_wait", errno);
+        }
+        for (int i = 0; i < n; i++) tokens[i] = events[i].data.u64;
+        return n;
+    }
+
+    public void Dispose()
+    {
+        _handle.Dispose();
+        foreach (var reference in _registered) reference.Dispose();
+    }
+
+    /// <summary>Keeps a registered descriptor from being closed (and its number reused) while epoll watches it.</summary>
+    private sealed class SafeHandleReference : IDisposable
+    {
+        private readonly System.Runtime.InteropServices.SafeHandle _handle;
+        private bool _added;
+
+        public SafeHandleReference(System.Runtime.InteropServices.SafeHandle handle)
+        {
+            _handle = handle;
+            handle.DangerousAddRef(ref _added);
+            Fd = (int)handle.DangerousGetHandle();
+        }
+
+        public int Fd { get; }
+
+        public void Dispose()
+        {
+            if (_added) _handle.DangerousRelease();
+            _added = false;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.Win32.SafeHandles;
+using Podvisor.Kvm;
+
+namespace Podvisor.Vmm.Devices.Virtio.Block;
+
+/// <summary>
+/// The host side of a virtio-blk disk: a raw image file or a block device, read and written in place
+/// (through the host's page cache, like QEMU's default cache=writeback; FLUSH reaches the disk).
+/// Not locked: during a live migration the source and the target both have it open.
+/// </summary>
+public sealed class DiskImage : IDisposable
+{
+    public const int SectorSize = 512;
+
+    private DiskImage(string path, SafeFileHandle handle, bool readOnly, bool isBlockDevice, ulong size)
+    {
+        Path = path;
+        Handle = handle;
+        ReadOnly = readOnly;
+        IsBlockDevice = isBlockDevice;
+        Size = size;
+    }
+
+    public string Path { get; }
+
+    public SafeFileHandle Handle { get; }
+
+    public bool ReadOnly { get; }
+
+    public bool IsBlockDevice { get; }
+
+    /// <summary>Bytes the guest can reach: the file's size rounded down to whole sectors.</summary>
+    public ulong Size { get; }
+
+    public ulong Sectors => Size / SectorSize;
+
+    /// <summary>Opens <paramref name="path"/>; a clear <see cref="ArgumentException"/> if it cannot be a disk.</summary>
+    public static DiskImage Open(string path, bool readOnly)
+    {
+        if (Directory.Exists(path)) throw new ArgumentException($"disk {path} is a directory, not an image file or block device");
+        if (!File.Exists(path)) throw new ArgumentException($"disk {path} does not exist");
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ArgumentException($"disk {path} cannot be opened {(readOnly ? "for reading" : "for writing (make it read-only?)")}: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new ArgumentException($"disk {path} cannot be opened: {e.Message}");
+        }
+        try
+        {
+            bool blockDevice = HostFiles.IsBlockDevice(handle);
+            ulong size = HostFiles.SizeOf(handle) / SectorSize * SectorSize;
+            if (size == 0) throw new ArgumentException($"disk {path} is empty (smaller than one {SectorSize}-byte sector)");
+            return new DiskImage(path, handle, readOnly, blockDevice, size);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads exactly destination.Length bytes at <paramref name="offset"/> (zeroes past the end of a short file).</summary>
+    public void Read(ulong offset, Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(Handle, destination, (long)offset);
+            if (n == 0)
+            {
+                destination.Clear();
+                return;
+            }
+            destination = destination[n..];
+            offset += (ulong)n;
+        }
+    }
+
+    public void Write(ulong offset, ReadOnlySpan<byte> source) => RandomAccess.Write(Handle, source, (long)offset);
+
+    public void Flush() => RandomAccess.FlushToDisk(Handle);
+
+    public void Discard(ulong offset, ulong length) => HostFiles.Discard(Handle, offset, length);
+
+    public void Dispose() => Handle.Dispose();
+}

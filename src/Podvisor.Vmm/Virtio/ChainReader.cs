@@ -1,0 +1,57 @@
+using System.Runtime.InteropServices;
+using Podvisor.Vmm.Memory;
+
+namespace Podvisor.Vmm.Virtio;
+
+/// <summary>Reads a chain's device-readable bytes in order, across buffer boundaries.</summary>
+public struct ChainReader(IGuestMemory memory, DescriptorChain chain)
+{
+    private int _buffer;
+    private uint _offset;
+
+    /// <summary>Readable bytes not yet consumed.</summary>
+    public uint Remaining { get; private set; } = chain.ReadableLength;
+
+    /// <summary>Copies exactly <paramref name="destination"/>.Length bytes; false (nothing consumed) if fewer remain.</summary>
+    public bool TryRead(Span<byte> destination)
+    {
+        if ((uint)destination.Length > Remaining) return false;
+        while (!destination.IsEmpty)
+        {
+            var b = chain.Buffers[_buffer];
+            int n = (int)Math.Min((uint)destination.Length, b.Length - _offset);
+            memory.GetReadOnlySpan(b.Address.Add(_offset), n).CopyTo(destination);
+            destination = destination[n..];
+            Advance((uint)n);
+        }
+        return true;
+    }
+
+    public bool TryRead<T>(out T value) where T : unmanaged
+    {
+        value = default;
+        return TryRead(MemoryMarshal.AsBytes(new Span<T>(ref value)));
+    }
+
+    /// <summary>The next run of readable bytes, at most <paramref name="max"/>, as guest memory (zero-copy).</summary>
+    public ReadOnlySpan<byte> NextSegment(int max)
+    {
+        if (Remaining == 0 || max <= 0) return [];
+        var b = chain.Buffers[_buffer];
+        int n = (int)Math.Min((uint)max, b.Length - _offset);
+        var span = memory.GetReadOnlySpan(b.Address.Add(_offset), n);
+        Advance((uint)n);
+        return span;
+    }
+
+    private void Advance(uint n)
+    {
+        _offset += n;
+        Remaining -= n;
+        if (_offset == chain.Buffers[_buffer].Length)
+        {
+            _buffer++;
+            _offset = 0;
+        }
+    }
+}

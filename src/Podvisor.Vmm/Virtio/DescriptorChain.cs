@@ -1,0 +1,120 @@
+using Podvisor.Vmm.Memory;
+
+namespace Podvisor.Vmm.Virtio;
+
+/// <summary>
+/// A request the driver offered: the head descriptor's index (which goes back in the used ring) and its
+/// buffers, device-readable ones first. Parsing checks everything a hostile guest controls — indices,
+/// loops, lengths, addresses, indirect tables — so a device only ever sees buffers inside guest RAM.
+/// </summary>
+public sealed class DescriptorChain
+{
+    /// <summary>The most descriptors an indirect table may hold (the spec's limit is the queue size; 64 Ki
+    /// is the largest queue and keeps a hostile table from costing more than the ring itself could).</summary>
+    public const int MaxIndirectDescriptors = 32768;
+
+    private DescriptorChain(ushort headIndex, GuestBuffer[] buffers)
+    {
+        HeadIndex = headIndex;
+        Buffers = buffers;
+        foreach (var b in buffers)
+        {
+            if (b.IsWritable) WritableLength += b.Length;
+            else ReadableLength += b.Length;
+        }
+    }
+
+    public ushort HeadIndex { get; }
+
+    public IReadOnlyList<GuestBuffer> Buffers { get; }
+
+    /// <summary>Bytes the device may read (the request).</summary>
+    public uint ReadableLength { get; }
+
+    /// <summary>Bytes the device may write (the reply).</summary>
+    public uint WritableLength { get; }
+
+    /// <summary>Parses the chain starting at <paramref name="head"/> of a descriptor table of <paramref name="queueSize"/> entries.</summary>
+    public static bool TryParse(IGuestMemory memory, GuestAddress table, ushort queueSize, ushort head, bool indirectAllowed,
+        out DescriptorChain? chain, out ChainError error)
+    {
+        chain = null;
+        if (head >= queueSize)
+        {
+            error = ChainError.HeadOutOfRange;
+            return false;
+        }
+        var buffers = new List<GuestBuffer>(4);
+        GuestAddress currentTable = table;
+        int tableSize = queueSize, visited = 0;
+        bool inIndirect = false, seenWritable = false;
+        ulong total = 0;
+        ushort index = head;
+        while (true)
+        {
+            if (++visited > tableSize)
+            {
+                error = ChainError.ChainTooLong;
+                return false;
+            }
+            Descriptor d;
+            try
+            {
+                d = memory.ReadValue<Descriptor>(currentTable.Add((ulong)index * Descriptor.Size));
+            }
+            catch (GuestMemoryException)
+            {
+                error = ChainError.DescriptorOutOfRange;
+                return false;
+            }
+            if (d.IsIndirect)
+            {
+                if (inIndirect) { error = ChainError.NestedIndirect; return false; }
+                if (d.HasNext) { error = ChainError.IndirectWithNext; return false; }
+                if (!indirectAllowed) { error = ChainError.IndirectNotNegotiated; return false; }
+                if (d.Length == 0 || d.Length % Descriptor.Size != 0 || d.Length / Descriptor.Size > MaxIndirectDescriptors)
+                {
+                    error = ChainError.BadIndirectLength;
+                    return false;
+                }
+                if (!InsideRam(memory, d.Address, d.Length)) { error = ChainError.DescriptorOutOfRange; return false; }
+                // The table replaces the rest of the chain (an indirect descriptor is alone or last).
+                currentTable = new GuestAddress(d.Address);
+                tableSize = (int)(d.Length / Descriptor.Size);
+                inIndirect = true;
+                visited = 0;
+                index = 0;
+                continue;
+            }
+            if (d.Length == 0) { error = ChainError.ZeroLengthBuffer; return false; }
+            if (!InsideRam(memory, d.Address, d.Length)) { error = ChainError.BufferOutOfRange; return false; }
+            if (d.IsWriteOnly) seenWritable = true;
+            else if (seenWritable) { error = ChainError.ReadableAfterWritable; return false; }
+            total += d.Length;
+            if (total > uint.MaxValue) { error = ChainError.ChainTooLarge; return false; }
+            buffers.Add(new GuestBuffer(new GuestAddress(d.Address), d.Length, d.IsWriteOnly));
+            if (!d.HasNext) break;
+            if (d.Next >= tableSize) { error = ChainError.NextOutOfRange; return false; }
+            index = d.Next;
+        }
+        chain = new DescriptorChain(head, [.. buffers]);
+        error = default;
+        return true;
+    }
+
+    private static bool InsideRam(IGuestMemory memory, ulong address, uint length)
+    {
+        if (length > int.MaxValue || address > ulong.MaxValue - length) return false;
+        foreach (var region in memory.Regions)
+        {
+            if (address >= region.Start.Value && address + length <= region.End) return true;
+        }
+        return false;
+    }
+
+    /// <summary>A cursor over the readable buffers.</summary>
+    public ChainReader Reader(IGuestMemory memory) => new(memory, this);
+
+    /// <summary>A cursor over the writable buffers.</summary>
+    public ChainWriter Writer(IGuestMemory memory) => new(memory, this);
+}

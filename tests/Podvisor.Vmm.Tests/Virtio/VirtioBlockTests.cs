@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using Podvisor.Vmm.Devices.Virtio.Block;
+using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Virtio;
+
+namespace Podvisor.Vmm.Tests.Virtio;
+
+/// <summary>virtio-blk requests against a real image file, through the MMIO transport.</summary>
+public sealed class VirtioBlockTests : IDisposable
+{
+    private const ulong Header = 0x10000, Data = 0x20000, Status = 0x30000;
+    private readonly string _dir = Directory.CreateTempSubdirectory("podvisor-blk-").FullName;
+    private readonly GuestRam _ram = new(1 << 20);
+    private readonly List<DiskImage> _disks = [];
+
+    public void Dispose()
+    {
+        foreach (var d in _disks) d.Dispose();
+        _ram.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string Image(int sectors, Func<int, byte>? fill = null)
+    {
+        string path = Path.Combine(_dir, $"disk{Guid.NewGuid():N}.img");
+        var bytes = new byte[sectors * 512];
+        for (int i = 0; i < bytes.Length; i++) bytes[i] = fill?.Invoke(i) ?? 0;
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private (VirtioBlock Device, FakeDriver Driver, VirtioMmioTransport Transport) Attach(string path, bool readOnly = false)
+    {
+        var disk = DiskImage.Open(path, readOnly);
+        _disks.Add(disk);
+        var device = new VirtioBlock(disk, "podvisor-test");
+        var transport = new VirtioMmioTransport(device, _ram, new CountingInterrupt());
+        var driver = new FakeDriver(_ram, 16);
+        transport.Probe(driver);
+        return (device, driver, transport);
+    }
+
+    private void WriteHeader(uint type, ulong sector)
+    {
+        var h = _ram.GetSpan(new GuestAddress(Header), 16);
+        BinaryPrimitives.WriteUInt32LittleEndian(h, type);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(h[8..], sector);
+        _ram.GetSpan(new GuestAddress(Status), 1)[0] = 0xee;
+    }
+
+    private byte StatusByte => _ram.GetReadOnlySpan(new GuestAddress(Status), 1)[0];
+
+    [Fact]
+    public void ReportsCapacityInSectorsAndOffersFlushAndDiscard()
+    {
+        var (device, _, transport) = Attach(Image(8));
+        var capacity = new byte[8];
+        transport.Read(MmioRegisters.Config, capacity);
+        Assert.Equal(8UL, BinaryPrimitives.ReadUInt64LittleEndian(capacity));
+        Assert.True(VirtioFeatures.Has(device.Features, BlockFeatures.Flush));
+        Assert.True(VirtioFeatures.Has(device.Features, BlockFeatures.Discard));
+        Assert.False(VirtioFeatures.Has(device.Features, BlockFeatures.ReadOnly));
+    }
+
+    [Fact]
+    public void ReadsSectorsAcrossSeveralBuffers()
+    {
+        var (_, driver, transport) = Attach(Image(8, i => (byte)(i / 512 + 1)));
+        WriteHeader(BlockRequestType.In, 2);
+        ushort head = driver.AddChain((Header, 16, false), (Data, 512, true), (Data + 0x1000, 1024, true), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal([(head, 1537u)], driver.TakeUsed());
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+        Assert.All(_ram.GetReadOnlySpan(new GuestAddress(Data), 512).ToArray(), b => Assert.Equal(3, b));
+        var second = _ram.GetReadOnlySpan(new GuestAddress(Data + 0x1000), 1024).ToArray();
+        Assert.All(second[..512], b => Assert.Equal(4, b));
+        Assert.All(second[512..], b => Assert.Equal(5, b));
+    }
+
+    [Fact]
+    public void WritesReachTheImageAndFlushSucceeds()
+    {
+        string path = Image(8);
+        var (device, driver, transport) = Attach(path);
+        _ram.GetSpan(new GuestAddress(Data), 1024).Fill(0x5a);
+        WriteHeader(BlockRequestType.Out, 5);
+        ushort head = driver.AddChain((Header, 16, false), (Data, 1024, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal([(head, 1u)], driver.TakeUsed());
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+
+        WriteHeader(BlockRequestType.Flush, 0);
+        driver.AddChain((Header, 16, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+        Assert.Equal(1, device.Flushes);
+
+        var image = File.ReadAllBytes(path);
+        Assert.All(image[(5 * 512)..(7 * 512)], b => Assert.Equal(0x5a, b));
+        Assert.All(image[..(5 * 512)], b => Assert.Equal(0, b));
+        Assert.All(image[(7 * 512)..], b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void AReadOnlyDiskRefusesWritesAndDiscards()
+    {
+        string path = Image(8, _ => 7);
+        var (device, driver, transport) = Attach(path, readOnly: true);
+        Assert.True(VirtioFeatures.Has(device.Features, BlockFeatures.ReadOnly));
+        WriteHeader(BlockRequestType.Out, 0);
+        driver.AddChain((Header, 16, false), (Data, 512, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.IoError, StatusByte);
+        WriteHeader(BlockRequestType.Discard, 0);
+        driver.AddChain((Header, 16, false), (Data, 16, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.IoError, StatusByte);
+        Assert.All(File.ReadAllBytes(path), b => Assert.Equal(7, b));
+        Assert.Equal(2, device.IoErrors);
+    }
+
+    [Theory]
+    [InlineData(BlockRequestType.In, 8UL, 512u)]           // starts past the end
+    [InlineData(BlockRequestType.In, 7UL, 1024u)]          // runs past the end
+    [InlineData(BlockRequestType.In, ulong.MaxValue, 512u)]
+    [InlineData(BlockRequestType.Out, 0UL, 100u)]          // not whole sectors
+    public void OutOfRangeOrPartialSectorRequestsFailWithIoError(uint type, ulong sector, uint length)
+    {
+        var (_, driver, transport) = Attach(Image(8));
+        WriteHeader(type, sector);
+        driver.AddChain((Header, 16, false), (Data, length, type == BlockRequestType.In), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.IoError, StatusByte);
+    }
+
+    [Fact]
+    public void GetIdReturnsTheSerial()
+    {
+        var (_, driver, transport) = Attach(Image(8));
+        WriteHeader(BlockRequestType.GetId, 0);
+        driver.AddChain((Header, 16, false), (Data, 20, true), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+        Assert.Equal("podvisor-test\0\0\0\0\0\0\0"u8.ToArray(), _ram.GetReadOnlySpan(new GuestAddress(Data), 20).ToArray());
+    }
+
+    [Fact]
+    public void DiscardPunchesAHoleThatReadsAsZeroes()
+    {
+        string path = Image(64, _ => 0xff);
+        var (device, driver, transport) = Attach(path);
+        WriteHeader(BlockRequestType.Discard, 0);
+        var seg = _ram.GetSpan(new GuestAddress(Data), 16);
+        BinaryPrimitives.WriteUInt64LittleEndian(seg, 8);        // sector
+        BinaryPrimitives.WriteUInt32LittleEndian(seg[8..], 16);  // sectors
+        BinaryPrimitives.WriteUInt32LittleEndian(seg[12..], 0);
+        driver.AddChain((Header, 16, false), (Data, 16, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+        Assert.Equal(1, device.Discards);
+        var image = File.ReadAllBytes(path);
+        Assert.Equal(64 * 512, image.Length);                     // size kept
+        Assert.All(image[(8 * 512)..(24 * 512)], b => Assert.Equal(0, b));
+        Assert.All(image[..(8 * 512)], b => Assert.Equal(0xff, b));
+        Assert.All(image[(24 * 512)..], b => Assert.Equal(0xff, b));
+    }
+
+    [Fact]
+    public void UnknownRequestTypesAreUnsupported()
+    {
+        var (_, driver, transport) = Attach(Image(8));
+        WriteHeader(99, 0);
+        driver.AddChain((Header, 16, false), (Status, 1, true));
+        transport.Notify(0);
+        Assert.Equal(BlockStatus.Unsupported, StatusByte);
+    }
+
+    [Fact]
+    public void ARequestWithoutHeaderOrStatusIsRefused()
+    {
+        var (device, driver, transport) = Attach(Image(8));
+        ushort shortHeader = driver.AddChain((Header, 8, false), (Status, 1, true));
+        ushort noStatus = driver.AddChain((Header, 16, false), (Data, 512, false));
+        transport.Notify(0);
+        Assert.Equal([(shortHeader, 0u), (noStatus, 0u)], driver.TakeUsed());
+        Assert.Equal(2, device.Queues[0].Errors[ChainError.BadRequest]);
+    }
+
+    [Fact]
+    public void BadImagesGiveClearErrors()
+    {
+        Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => DiskImage.Open(Path.Combine(_dir, "missing.img"), false)).Message);
+        Assert.Contains("directory", Assert.Throws<ArgumentException>(() => DiskImage.Open(_dir, false)).Message);
+        string tiny = Path.Combine(_dir, "tiny.img");
+        File.WriteAllBytes(tiny, new byte[100]);
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => DiskImage.Open(tiny, false)).Message);
+    }
+}
