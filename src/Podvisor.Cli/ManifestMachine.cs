@@ -10,7 +10,9 @@ namespace Podvisor.Cli;
 /// </summary>
 internal static class ManifestMachine
 {
-    public static (string Name, MachineConfig Config) Load(string path)
+    /// <summary>Reads the manifest; <c>Scratch</c> lists the emptyDisk files made for this run, which the
+    /// caller deletes when the VM ends (an emptyDisk lives as long as the VM instance).</summary>
+    public static (string Name, MachineConfig Config, IReadOnlyList<string> Scratch) Load(string path)
     {
         var documents = ManifestReader.ReadDocuments(ManifestReader.ReadText(path), path);
         var kinds = documents.Select(d => d.Kind).ToList();
@@ -54,8 +56,61 @@ internal static class ManifestMachine
                 "1Gi" => 1024,
                 _ => null,
             },
+            Rng = domain.Devices?.Rng is not null,
         };
-        return (name, config);
+        var scratch = new List<string>();
+        try
+        {
+            config = config with { Disks = [.. (domain.Devices?.Disks ?? []).Select(disk => DiskOf(disk, spec.Volumes!.Single(v => v.Name == disk.Name), folder, scratch))] };
+        }
+        catch
+        {
+            DeleteScratch(scratch);
+            throw;
+        }
+        return (name, config, scratch);
+    }
+
+    /// <summary>
+    /// The image behind a disk: a hostDisk's file (DiskOrCreate makes a sparse one of its capacity if it is
+    /// missing, and keeps it, as KubeVirt does), or for an emptyDisk a fresh sparse file in a temporary folder.
+    /// </summary>
+    private static Vmm.Machine.DiskConfig DiskOf(Disk disk, Volume volume, string folder, List<string> scratch)
+    {
+        bool readOnly = disk.DiskTarget?.ReadOnly == true;
+        if (volume.HostDisk is { } host)
+        {
+            string image = Path.GetFullPath(host.Path!, folder);
+            if (host.Type == "DiskOrCreate" && !File.Exists(image))
+                CreateSparse(image, host.Capacity!);
+            return new(image, readOnly, disk.Serial);
+        }
+        string empty = Path.Combine(Directory.CreateTempSubdirectory("podvisor-emptydisk-").FullName, $"{volume.Name}.img");
+        scratch.Add(empty);
+        CreateSparse(empty, volume.EmptyDisk!.Capacity!);
+        return new(empty, readOnly, disk.Serial);
+    }
+
+    /// <summary>Removes emptyDisk files and their folders.</summary>
+    public static void DeleteScratch(IEnumerable<string> scratch)
+    {
+        foreach (string file in scratch)
+        {
+            try
+            {
+                Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static void CreateSparse(string path, string capacity)
+    {
+        Quantities.TryParseBytes(capacity, out ulong bytes);
+        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        file.SetLength((long)bytes);
     }
 
     /// <summary>Valid API the local VMM cannot provide yet; each one named, none silently dropped.</summary>
@@ -65,12 +120,23 @@ internal static class ManifestMachine
         var domain = spec.Domain!;
         if (domain.Firmware?.KernelBoot?.Container is not null)
             problems.Add(new($"{at}.domain.firmware.kernelBoot.container", "podvisor run does not pull images; use kernelBoot.hostPath with local files"));
-        if (spec.Volumes is { Count: > 0 } || domain.Devices?.Disks is { Count: > 0 })
-            problems.Add(new($"{at}.volumes", "disks (virtio-blk) are not supported by this version yet"));
+        var volumes = (spec.Volumes ?? []).ToDictionary(v => v.Name);
+        for (int i = 0; i < (spec.Volumes ?? []).Count; i++)
+        {
+            var volume = spec.Volumes![i];
+            string kind = volume.ContainerDisk is not null ? "containerDisk" : volume.PersistentVolumeClaim is not null ? "persistentVolumeClaim"
+                : volume.CloudInitNoCloud is not null ? "cloudInitNoCloud" : "";
+            if (kind.Length > 0)
+                problems.Add(new($"{at}.volumes[{i}].{kind}", "needs a cluster (the launcher pod prepares it); podvisor run takes hostDisk and emptyDisk volumes"));
+        }
+        var disks = domain.Devices?.Disks ?? [];
+        for (int i = 0; i < disks.Count; i++)
+        {
+            if (disks[i].Cache is { } cache && cache != "writeback")
+                problems.Add(new($"{at}.domain.devices.disks[{i}].cache", $"cache mode {cache} is not supported yet; podvisor uses the host's page cache (writeback)"));
+        }
         if (spec.Networks is { Count: > 0 } || domain.Devices?.Interfaces is { Count: > 0 })
             problems.Add(new($"{at}.networks", "network interfaces (virtio-net) are not supported by this version yet"));
-        if (domain.Devices?.Rng is not null)
-            problems.Add(new($"{at}.domain.devices.rng", "virtio-rng is not supported by this version yet"));
         if (domain.Devices?.AutoattachVsock == true)
             problems.Add(new($"{at}.domain.devices.autoattachVSOCK", "virtio-vsock is not supported by this version yet"));
         return problems;

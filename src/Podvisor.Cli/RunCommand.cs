@@ -27,11 +27,13 @@ internal static class RunCommand
         var noEmulation = new Option<bool>("--no-emulated-host") { Description = "fail instead of using the emulated KVM host when /dev/kvm cannot boot Linux" };
         var dryRun = new Option<bool>("--dry-run") { Description = "check the input and print the machine it describes; boot nothing" };
         var console = new Option<string>("--console") { Description = "the guest's serial console: stdio, file:PATH (output appended; input from this terminal) or socket:PATH (a Unix socket to attach to)", DefaultValueFactory = _ => "stdio" };
+        var disks = new Option<string[]>("--disk") { Description = $"a virtio-blk disk (raw image or block device), {DiskArgument.Syntax}; repeat for more (/dev/vda, /dev/vdb, …)", DefaultValueFactory = _ => [] };
+        var rng = new Option<bool>("--rng") { Description = "give the guest a virtio-rng device fed from the host's getrandom" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, noEmulation, onReboot, dryRun, console,
+            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, rng, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -39,74 +41,87 @@ internal static class RunCommand
             KernelImage kernelImage;
             ConsoleTarget consoleTarget;
             string? manifestName = null;
+            IReadOnlyList<string> scratch = [];
             try
             {
-                consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
-                if (parse.GetValue(manifest) is { } manifestPath)
+                try
                 {
-                    var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
-                    if (given.Count > 0)
-                        throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
-                    (manifestName, config) = ManifestMachine.Load(manifestPath);
-                }
-                else if (parse.GetValue(kernel) is { } kernelPath)
-                {
-                    config = new MachineConfig
+                    consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
+                    if (parse.GetValue(manifest) is { } manifestPath)
                     {
-                        KernelPath = Path.GetFullPath(kernelPath),
-                        InitrdPath = parse.GetValue(initrd) is { } i ? Path.GetFullPath(i) : null,
-                        CommandLine = parse.GetValue(cmdline)!,
-                        Cpus = parse.GetValue(cpus),
-                        MemoryMiB = parse.GetValue(memory),
-                        HugePageSizeMiB = parse.GetValue(hugePages) switch
+                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                        if (given.Count > 0)
+                            throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
+                        (manifestName, config, scratch) = ManifestMachine.Load(manifestPath);
+                    }
+                    else if (parse.GetValue(kernel) is { } kernelPath)
+                    {
+                        config = new MachineConfig
                         {
-                            null => null,
-                            "2M" => 2,
-                            "1G" => 1024,
-                            var other => throw new ArgumentException($"--hugepages {other}: give 2M or 1G"),
-                        },
-                    };
+                            KernelPath = Path.GetFullPath(kernelPath),
+                            InitrdPath = parse.GetValue(initrd) is { } i ? Path.GetFullPath(i) : null,
+                            CommandLine = parse.GetValue(cmdline)!,
+                            Cpus = parse.GetValue(cpus),
+                            MemoryMiB = parse.GetValue(memory),
+                            HugePageSizeMiB = parse.GetValue(hugePages) switch
+                            {
+                                null => null,
+                                "2M" => 2,
+                                "1G" => 1024,
+                                var other => throw new ArgumentException($"--hugepages {other}: give 2M or 1G"),
+                            },
+                            Disks = [.. parse.GetValue(disks)!.Select(DiskArgument.Parse)],
+                            Rng = parse.GetValue(rng),
+                        };
+                    }
+                    else
+                    {
+                        throw new ArgumentException("give a VirtualMachine manifest (podvisor run vm.yaml) or --kernel");
+                    }
+                    config.Validate();
+                    kernelImage = KernelImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
+                    if (manifestName is not null)
+                        Console.Error.WriteLine($"podvisor: {manifestName}: {config.Cpus} vCPU, {config.MemoryMiB} MiB guest memory");
                 }
-                else
+                catch (Exception e) when (e is ArgumentException or BootException or ManifestException)
                 {
-                    throw new ArgumentException("give a VirtualMachine manifest (podvisor run vm.yaml) or --kernel");
+                    Console.Error.WriteLine($"error: {e.Message}");
+                    return 2;
                 }
-                config.Validate();
-                kernelImage = KernelImage.Load(config.KernelPath);   // "not a kernel" is reported here, before any VM or emulated host exists
-                if (manifestName is not null)
-                    Console.Error.WriteLine($"podvisor: {manifestName}: {config.Cpus} vCPU, {config.MemoryMiB} MiB guest memory");
-            }
-            catch (Exception e) when (e is ArgumentException or BootException or ManifestException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            if (parse.GetValue(dryRun))
-            {
-                Console.WriteLine($"kernel:  {config.KernelPath}");
-                Console.WriteLine($"initrd:  {config.InitrdPath ?? "(none)"}");
-                Console.WriteLine($"cmdline: {config.CommandLine}");
-                Console.WriteLine($"cpus:    {config.Cpus}");
-                Console.WriteLine($"memory:  {config.MemoryMiB} MiB{(config.HugePageSizeMiB is { } page ? $" on {page} MiB huge pages" : "")}");
-                Console.WriteLine($"console: {consoleTarget}");
-                return 0;
-            }
+                if (parse.GetValue(dryRun))
+                {
+                    Console.WriteLine($"kernel:  {config.KernelPath}");
+                    Console.WriteLine($"initrd:  {config.InitrdPath ?? "(none)"}");
+                    Console.WriteLine($"cmdline: {config.CommandLine}");
+                    Console.WriteLine($"cpus:    {config.Cpus}");
+                    Console.WriteLine($"memory:  {config.MemoryMiB} MiB{(config.HugePageSizeMiB is { } page ? $" on {page} MiB huge pages" : "")}");
+                    foreach (var (disk, i) in config.Disks.Select((d, i) => (d, i)))
+                        Console.WriteLine($"disk:    /dev/vd{(char)('a' + i)} {disk.Path}{(disk.ReadOnly ? " (read-only)" : "")}{(disk.Id is { } id ? $" id={id}" : "")}");
+                    if (config.Rng) Console.WriteLine("rng:     virtio-rng");
+                    Console.WriteLine($"console: {consoleTarget}");
+                    return 0;
+                }
 
-            StartupTrace.Mark("input checked");
-            var backend = KvmBackend.Detect();
-            StartupTrace.Mark($"KVM backend: {backend.Describe()}");
-            if (!backend.IsHardwareAssisted)
-            {
-                if (parse.GetValue(noEmulation))
+                StartupTrace.Mark("input checked");
+                var backend = KvmBackend.Detect();
+                StartupTrace.Mark($"KVM backend: {backend.Describe()}");
+                if (!backend.IsHardwareAssisted)
                 {
-                    Console.Error.WriteLine($"error: this host's KVM is {backend.Describe()}; it cannot boot Linux guests.");
-                    return 3;
+                    if (parse.GetValue(noEmulation))
+                    {
+                        Console.Error.WriteLine($"error: this host's KVM is {backend.Describe()}; it cannot boot Linux guests.");
+                        return 3;
+                    }
+                    Console.Error.WriteLine($"podvisor: this host's KVM is {backend.Describe()};");
+                    Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
+                    return await RunInEmulatedHostAsync(config, consoleTarget, parse.GetValue(onReboot), ct);
                 }
-                Console.Error.WriteLine($"podvisor: this host's KVM is {backend.Describe()};");
-                Console.Error.WriteLine("podvisor: running the VM inside the emulated KVM host (QEMU TCG + kvm_amd; slow). --no-emulated-host turns this off.");
-                return await RunInEmulatedHostAsync(config, consoleTarget, parse.GetValue(onReboot), ct);
+                return RunHere(config, kernelImage, consoleTarget, parse.GetValue(onReboot));
             }
-            return RunHere(config, kernelImage, consoleTarget, parse.GetValue(onReboot));
+            finally
+            {
+                ManifestMachine.DeleteScratch(scratch);
+            }
         });
         return command;
     }
@@ -156,12 +171,23 @@ internal static class RunCommand
     /// endpoint stays on this machine, fed by the job's output and feeding the job's input.</summary>
     private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, ConsoleTarget consoleTarget, RebootPolicy onReboot, CancellationToken ct)
     {
+        foreach (var disk in config.Disks)
+        {
+            using var handle = File.OpenHandle(disk.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            if (HostFiles.IsBlockDevice(handle))
+            {
+                Console.Error.WriteLine($"error: disk {disk.Path} is a block device; the emulated KVM host sees this machine's files, not its devices: use an image file");
+                return 2;
+            }
+        }
         // Memory for the guest plus the emulated host's own needs.
         int hostMiB = (int)Math.Max(1024, config.MemoryMiB + 768);
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot locate the podvisor executable");
         var args = new List<string> { self, "run", "--no-emulated-host", "--kernel", config.KernelPath, "--cmdline", config.CommandLine,
             "--cpus", config.Cpus.ToString(), "--memory", config.MemoryMiB.ToString(), "--on-reboot", onReboot.ToString() };
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
+        foreach (var disk in config.Disks) args.AddRange(["--disk", DiskArgument.Format(disk)]);
+        if (config.Rng) args.Add("--rng");
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));
         if (config.HugePageSizeMiB is { } hugePageMiB)
@@ -193,7 +219,8 @@ internal static class RunCommand
                 // One vCPU for the emulated host whatever the guest has: with two, L1 sometimes froze
                 // waiting for an IPI that the CPU running our guest under emulated SVM never took.
                 Cpus = 1,
-                WritableShares = [],
+                // The host's files are visible read-only; folders of disks the guest may write are shared writable.
+                WritableShares = [.. config.Disks.Where(d => !d.ReadOnly).Select(d => Path.GetDirectoryName(d.Path)!).Distinct()],
                 Log = Console.Error.WriteLine,
             }, ct);
             await using var stdout = new ConsoleOutputStream(endpoint);

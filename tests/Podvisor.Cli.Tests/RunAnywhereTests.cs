@@ -63,4 +63,56 @@ public sealed class RunAnywhereTests
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("GUEST-INIT-OK", result.Stdout);
     }
+
+    [Fact]
+    public async Task ADiskIsWritableWhereverTheVmRuns()
+    {
+        // On kvm_pvm the disk's folder is shared writable into the emulated host; the guest's write must land here.
+        string guest = Path.GetFullPath(Path.Combine(Podvisor.RepositoryRoot, "..", "shared", "guest"));
+        string dir = Directory.CreateTempSubdirectory("podvisor-run-disk-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "data.img");
+            File.WriteAllBytes(image, new byte[1 << 20]);
+            using var process = Podvisor.Start(["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
+                "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet", "--disk", $"{image},id=data-disk", "--rng"]);
+            var ct = TestContext.Current.CancellationToken;
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            var output = new System.Text.StringBuilder();
+            var buffer = new char[4096];
+            async Task WaitFor(string text)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromMinutes(3));
+                while (!output.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    int n = await process.StandardOutput.ReadAsync(buffer, timeout.Token);
+                    Assert.True(n > 0, $"console ended before \"{text}\":\n{output}\n{(process.HasExited ? await stderr : "")}");
+                    output.Append(buffer, 0, n);
+                }
+            }
+            try
+            {
+                await WaitFor("\u001b[6n");
+                await process.StandardInput.WriteAsync("\u001b[1;1R");
+                await process.StandardInput.WriteAsync("echo written-by-the-guest | dd of=/dev/vda conv=fsync 2>/dev/null; echo serial-$(cat /sys/block/vda/serial) rng-$(cat /sys/class/misc/hw_random/rng_current)\n");
+                await process.StandardInput.FlushAsync(ct);
+                await WaitFor("rng-virtio");
+                await process.StandardInput.WriteAsync("exit\n");
+                await process.StandardInput.FlushAsync(ct);
+                await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(2), ct);
+                Assert.True(process.ExitCode == 0, await stderr);
+                Assert.Contains("serial-data-disk", output.ToString());
+                Assert.StartsWith("written-by-the-guest\n", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(image), 0, 64));
+            }
+            finally
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -154,7 +154,73 @@ public sealed class RunInputTests : IDisposable
 
     [Fact]
     public void WhatALocalRunCannotDoYetIsNamedNotDropped() =>
-        AssertRefused("spec.template.spec.volumes: disks (virtio-blk) are not supported by this version yet", "run",
+        AssertRefused("spec.template.spec.volumes[0].containerDisk: needs a cluster (the launcher pod prepares it); podvisor run takes hostDisk and emptyDisk volumes", "run",
             Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        devices:\n          disks:\n          - name: root",
+                "      volumes:\n      - name: root\n        containerDisk: {image: example/disk}"));
+
+    [Fact]
+    public void DryRunShowsDisksAndRngFromFlags()
+    {
+        string image = Path.Combine(_work, "disk.img");
+        File.WriteAllBytes(image, new byte[4096]);
+        var result = Podvisor.Run(["run", "--kernel", Kernel, "--disk", image, "--disk", $"{image},readonly,id=data", "--rng", "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($"disk:    /dev/vda {image}\n", result.Stdout);
+        Assert.Contains($"disk:    /dev/vdb {image} (read-only) id=data", result.Stdout);
+        Assert.Contains("rng:     virtio-rng", result.Stdout);
+    }
+
+    [Fact]
+    public void DryRunMapsHostDiskEmptyDiskAndRngFromTheManifest()
+    {
+        string image = Path.Combine(_work, "root.img");
+        File.WriteAllBytes(image, new byte[4096]);
+        string created = Path.Combine(_work, "created.img");
+        string manifest = Manifest(GoodDomain.Replace("KERNEL", Kernel) + """
+
+                    devices:
+                      rng: {}
+                      disks:
+                      - name: root
+                        serial: root-disk
+                      - name: scratch
+                      - name: made
+                        disk: {readonly: true}
+            """, $$"""
+                  volumes:
+                  - name: root
+                    hostDisk: {path: {{image}}, type: Disk}
+                  - name: scratch
+                    emptyDisk: {capacity: 64Mi}
+                  - name: made
+                    hostDisk: {path: {{created}}, type: DiskOrCreate, capacity: 1Mi}
+            """);
+        var result = Podvisor.Run(["run", manifest, "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($"disk:    /dev/vda {image} id=root-disk", result.Stdout);
+        Assert.Matches(@"disk:    /dev/vdb /\S+/podvisor-emptydisk-\w+/scratch.img\n", result.Stdout);
+        Assert.Contains($"disk:    /dev/vdc {created} (read-only)", result.Stdout);
+        Assert.Contains("rng:     virtio-rng", result.Stdout);
+        Assert.Equal(1 << 20, new FileInfo(created).Length);       // DiskOrCreate made it, and it stays
+        string scratch = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"/\S+/scratch.img").Value;
+        Assert.False(File.Exists(scratch), "the emptyDisk image outlived the run");
+    }
+
+    [Theory]
+    [InlineData("--disk ,readonly", "--disk ,readonly: give PATH[,readonly][,id=SERIAL]")]
+    [InlineData("--disk IMAGE,rw", "unknown option 'rw'")]
+    [InlineData("--disk /nonexistent/disk.img", "disk /nonexistent/disk.img does not exist")]
+    [InlineData("--disk IMAGE,id=a-serial-that-is-far-too-long", "must be at most 20 printable ASCII characters")]
+    public void BadDisks(string arguments, string expected)
+    {
+        string image = Path.Combine(_work, "disk.img");
+        File.WriteAllBytes(image, new byte[4096]);
+        AssertRefused(expected, ["run", "--kernel", Kernel, .. arguments.Replace("IMAGE", image).Split(' ')]);
+    }
+
+    [Fact]
+    public void ADiskCacheModeThatIsNotOffered() =>
+        AssertRefused("disks[0].cache: cache mode none is not supported yet", "run",
+            Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        devices:\n          disks:\n          - name: root\n            cache: none",
                 "      volumes:\n      - name: root\n        emptyDisk: {capacity: 1Gi}"));
 }

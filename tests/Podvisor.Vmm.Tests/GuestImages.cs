@@ -26,28 +26,30 @@ internal static class GuestImages
     /// <summary>Like <see cref="Initrd"/>, but init drops to a busybox shell on the serial console.</summary>
     public static string ShellInitrd => Path.Combine(GuestDir.Value, "initrd-shell.gz");
 
-    public static string MakeInitramfsScript => Path.Combine(GuestDir.Value, "make-initramfs.sh");
-
     /// <summary>
     /// An initrd like <see cref="Initrd"/> whose init also runs <paramref name="script"/> (with sh) after its
-    /// marker, built with shared/guest/make-initramfs.sh into <paramref name="directory"/>.
+    /// marker: <see cref="Initrd"/> with a second, uncompressed cpio archive appended that adds
+    /// /etc/guest-run (the file shared/guest/make-initramfs.sh -r installs) and any extra files. The kernel
+    /// unpacks concatenated archives in order; building it takes milliseconds, where running
+    /// make-initramfs.sh inside the emulated host took half a minute.
     /// </summary>
+    /// <param name="extraFiles">"SRC:DEST" pairs; DEST's folder must exist in the base image (bin, etc, …).</param>
     public static string InitrdRunning(string script, string directory, IEnumerable<string>? extraFiles = null)
     {
-        string scriptPath = Path.Combine(directory, "guest-run.sh");
-        File.WriteAllText(scriptPath, script);
         string output = Path.Combine(directory, "initrd.gz");
-        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string a in new[] { MakeInitramfsScript, "-r", scriptPath, "-o", output }) psi.ArgumentList.Add(a);
-        foreach (string file in extraFiles ?? [])
+        using var file = File.Create(output);
+        byte[] baseImage = File.ReadAllBytes(Initrd);
+        file.Write(baseImage);
+        // The next archive must start 4-byte aligned; the kernel skips zero padding between archives.
+        file.Write(new byte[(4 - baseImage.Length % 4) % 4]);
+        var cpio = new CpioArchive(file);
+        cpio.AddFile("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), mode: 0x1ED /* 0755 */);
+        foreach (string pair in extraFiles ?? [])
         {
-            psi.ArgumentList.Add("-a");
-            psi.ArgumentList.Add(file);               // SRC:DEST
+            int colon = pair.LastIndexOf(':');
+            cpio.AddFile(pair[(colon + 1)..], File.ReadAllBytes(pair[..colon]), mode: 0x1ED);
         }
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        string errors = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"make-initramfs.sh failed: {errors}");
+        cpio.Finish();
         return output;
     }
 

@@ -14,6 +14,15 @@ public sealed record MachineConfig
     public int Cpus { get; init; } = 1;
     public ulong MemoryMiB { get; init; } = 256;
 
+    /// <summary>virtio-blk disks, in order: the guest sees them as /dev/vda, /dev/vdb, …</summary>
+    public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+
+    /// <summary>A virtio-rng device fed from the host's getrandom(2).</summary>
+    public bool Rng { get; init; }
+
+    /// <summary>virtio-mmio devices this configuration asks for.</summary>
+    public int VirtioDeviceCount => Disks.Count + (Rng ? 1 : 0);
+
     /// <summary>Back guest RAM with the host's huge pages of this size (2 or 1024 MiB); null: transparent huge pages.</summary>
     public ulong? HugePageSizeMiB { get; init; }
 
@@ -33,6 +42,14 @@ public sealed record MachineConfig
         if (!File.Exists(KernelPath)) throw new ArgumentException($"kernel {KernelPath} does not exist");
         if (InitrdPath is not null && !File.Exists(InitrdPath)) throw new ArgumentException($"initrd {InitrdPath} does not exist");
         if (CommandLine.Any(c => c < 0x20 || c > 0x7e)) throw new ArgumentException("the kernel command line must be printable ASCII");
+        if (VirtioDeviceCount > MmioLayout.MaxDevices)
+            throw new ArgumentException($"at most {MmioLayout.MaxDevices} virtio devices (disks + rng), got {VirtioDeviceCount}");
+        foreach (var disk in Disks)
+        {
+            if (!File.Exists(disk.Path)) throw new ArgumentException($"disk {disk.Path} does not exist");
+            if (disk.Id is { } id && (id.Length > Devices.Virtio.Block.VirtioBlock.IdLength || id.Any(c => c < 0x20 || c > 0x7e)))
+                throw new ArgumentException($"disk id '{id}' must be at most {Devices.Virtio.Block.VirtioBlock.IdLength} printable ASCII characters");
+        }
     }
 
     private static ulong HostMemoryMiB()

@@ -7,6 +7,9 @@ using Podvisor.Vmm.Devices.Acpi;
 using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Devices.Legacy;
 using Podvisor.Vmm.Devices.Serial;
+using Podvisor.Vmm.Devices.Virtio.Block;
+using Podvisor.Vmm.Devices.Virtio.Rng;
+using Podvisor.Vmm.Virtio;
 using Podvisor.Vmm.Memory;
 
 namespace Podvisor.Vmm.Machine;
@@ -28,6 +31,8 @@ public sealed class VirtualMachine : IDisposable
     private readonly List<Vcpu> _vcpus = [];
     private readonly List<Thread> _threads = [];
     private readonly PortIoBus _portIo = new();
+    private readonly MmioBus _mmio = new();
+    private readonly List<VirtioDeviceHost> _virtio = [];
     private readonly Lock _stateLock = new();
     private readonly ManualResetEventSlim _resumeGate = new(true);
     private readonly TaskCompletionSource<VmStopped> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -72,6 +77,15 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>Completes when the VM has stopped, with the reason.</summary>
     public Task<VmStopped> Stopped => _stopped.Task;
 
+    /// <summary>The virtio devices, in slot order (disks, then rng).</summary>
+    public IReadOnlyList<VirtioDeviceHost> VirtioDevices => _virtio;
+
+    /// <summary>The kernel command line as booted: the configured one plus the virtio-mmio devices.</summary>
+    public string CommandLine { get; private set; } = "";
+
+    /// <summary>MMIO nobody claimed.</summary>
+    public long UnclaimedMmioAccesses => _mmio.UnclaimedAccesses;
+
     /// <summary>Port I/O nobody claimed (absent hardware the guest probed).</summary>
     public long UnclaimedPortAccesses => _portIo.UnclaimedAccesses;
 
@@ -84,8 +98,28 @@ public sealed class VirtualMachine : IDisposable
         kernel ??= KernelImage.Load(config.KernelPath);
         byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
         StartupTrace.Mark("kernel and initrd read");
+        // Disks open before KVM is touched: a disk that cannot be used fails the VM with nothing created.
+        var disks = new List<DiskImage>();
+        try
+        {
+            foreach (var disk in config.Disks) disks.Add(DiskImage.Open(disk.Path, disk.ReadOnly));
+        }
+        catch
+        {
+            foreach (var d in disks) d.Dispose();
+            throw;
+        }
 
-        var kvm = Kvm.Kvm.Open(kvmDevice);
+        Kvm.Kvm kvm;
+        try
+        {
+            kvm = Kvm.Kvm.Open(kvmDevice);
+        }
+        catch
+        {
+            foreach (var d in disks) d.Dispose();
+            throw;
+        }
         Vm? vm = null;
         GuestRam? ram = null;
         VirtualMachine? machine = null;
@@ -104,10 +138,12 @@ public sealed class VirtualMachine : IDisposable
             }
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
             StartupTrace.Mark("guest RAM mapped");
+            machine.AddVirtioDevices(disks);
+            string commandLine = machine.CommandLine;
             machine.Boot = kernel switch
             {
-                BzImage bzImage => LinuxLoader.Load(ram, bzImage, initrd, config.CommandLine),
-                PvhElfKernel elf => PvhLoader.Load(ram, elf, initrd, config.CommandLine),
+                BzImage bzImage => LinuxLoader.Load(ram, bzImage, initrd, commandLine),
+                PvhElfKernel elf => PvhLoader.Load(ram, elf, initrd, commandLine),
                 _ => throw new BootException($"{kernel.Path}: unsupported kernel format"),
             };
             StartupTrace.Mark("kernel, initrd and boot parameters in guest RAM");
@@ -122,12 +158,46 @@ public sealed class VirtualMachine : IDisposable
             if (machine is not null) machine.Dispose();
             else
             {
+                foreach (var d in disks) d.Dispose();
                 ram?.Dispose();
                 vm?.Dispose();
                 kvm.Dispose();
             }
             throw;
         }
+    }
+
+    /// <summary>Puts the disks (which it then owns) and the rng on the MMIO bus and on the command line.</summary>
+    private void AddVirtioDevices(List<DiskImage> disks)
+    {
+        var devices = new List<(VirtioDevice Device, string Name, IDisposable? Backend)>();
+        for (int i = 0; i < disks.Count; i++)
+        {
+            var block = new VirtioBlock(disks[i], Config.Disks[i].Id ?? $"podvisor-disk{i}");
+            devices.Add((block, $"virtio-blk{i}", disks[i]));
+        }
+        disks.Clear();        // owned by their device hosts from here
+        if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
+        var commandLine = new System.Text.StringBuilder(Config.CommandLine);
+        for (int slot = 0; slot < devices.Count; slot++)
+        {
+            var (device, name, backend) = devices[slot];
+            VirtioDeviceHost host;
+            try
+            {
+                host = new VirtioDeviceHost(_vm, _ram, device, slot, name, e => Stop(StopReason.Error, e.Message), backend);
+            }
+            catch
+            {
+                // Hosts made so far go with the machine; backends not yet handed to one go here.
+                foreach (var rest in devices.Skip(slot)) rest.Backend?.Dispose();
+                throw;
+            }
+            _virtio.Add(host);
+            _mmio.Register(MmioLayout.BaseOf(slot), VirtioMmioTransport.WindowSize, host.Transport);
+            commandLine.Append(' ').Append(MmioLayout.CommandLineOf(slot));
+        }
+        CommandLine = commandLine.ToString();
     }
 
     private void CreateVcpus()
@@ -170,6 +240,7 @@ public sealed class VirtualMachine : IDisposable
         lock (_stateLock)
         {
             Transition(VmState.Created, VmState.Running);
+            foreach (var device in _virtio) device.Start();
             foreach (var vcpu in _vcpus)
             {
                 var thread = new Thread(() => RunVcpu(vcpu)) { Name = $"vcpu{vcpu.Id}", IsBackground = true };
@@ -270,7 +341,8 @@ public sealed class VirtualMachine : IDisposable
             case VcpuExitReason.Mmio:
                 Exits.Count(VcpuExitReason.Mmio);
                 var mmio = exit.Mmio;
-                if (!mmio.IsWrite) mmio.Data.Fill(0xff);   // no MMIO devices yet: an empty bus
+                if (mmio.IsWrite) _mmio.Write(mmio.Address, mmio.Data);
+                else _mmio.Read(mmio.Address, mmio.Data);
                 return true;
             case VcpuExitReason.Intr or VcpuExitReason.Hlt or VcpuExitReason.IrqWindowOpen:
                 Exits.Count(exit.Reason);
@@ -297,6 +369,7 @@ public sealed class VirtualMachine : IDisposable
     {
         Stop(StopReason.HostRequest, "the VM was disposed");
         foreach (var thread in _threads) thread.Join();
+        foreach (var device in _virtio) device.Dispose();
         foreach (var vcpu in _vcpus) vcpu.Dispose();
         _vm.Dispose();
         _ram.Dispose();

@@ -1,0 +1,28 @@
+using Podvisor.Vmm.Machine;
+
+namespace Podvisor.Cli;
+
+/// <summary><c>--disk PATH[,readonly][,id=SERIAL]</c>: a virtio-blk disk from the command line.</summary>
+internal static class DiskArgument
+{
+    public const string Syntax = "PATH[,readonly][,id=SERIAL]";
+
+    public static DiskConfig Parse(string value)
+    {
+        var parts = value.Split(',');
+        if (parts[0].Length == 0) throw new ArgumentException($"--disk {value}: give {Syntax}");
+        bool readOnly = false;
+        string? id = null;
+        foreach (string option in parts.Skip(1))
+        {
+            if (option is "readonly" or "ro") readOnly = true;
+            else if (option.StartsWith("id=", StringComparison.Ordinal)) id = option[3..];
+            else throw new ArgumentException($"--disk {value}: unknown option '{option}' (give {Syntax})");
+        }
+        return new DiskConfig(Path.GetFullPath(parts[0]), readOnly, id);
+    }
+
+    /// <summary>The same disk as a --disk value again (to run the VM inside the emulated host).</summary>
+    public static string Format(DiskConfig disk) =>
+        disk.Path + (disk.ReadOnly ? ",readonly" : "") + (disk.Id is { } id ? $",id={id}" : "");
+}

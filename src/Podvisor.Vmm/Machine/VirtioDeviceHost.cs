@@ -1,0 +1,112 @@
+using Podvisor.Kvm;
+using Podvisor.Vmm.Devices;
+using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Virtio;
+
+namespace Podvisor.Vmm.Machine;
+
+/// <summary>
+/// One virtio device wired into a KVM VM: its MMIO window on the bus, an ioeventfd per queue (a guest
+/// notify wakes this device's I/O thread without a trip through the vCPU's user space), an irqfd for its
+/// interrupt, and the I/O thread that does the device's work off the vCPU threads.
+/// </summary>
+public sealed class VirtioDeviceHost : IDisposable
+{
+    private readonly Vm _vm;
+    private readonly EventFd[] _queueEvents;
+    private readonly EventFd _interrupt = new();
+    private readonly EventFd _stop = new(nonBlocking: true);
+    private readonly Epoll _epoll = new();
+    private readonly Thread _thread;
+    private readonly Action<Exception> _failed;
+    private readonly IDisposable? _backend;
+
+    /// <param name="failed">Called (on the I/O thread) if the device fails: the VM should stop with the reason.</param>
+    /// <param name="backend">Released with the device (its disk image, its tap).</param>
+    public VirtioDeviceHost(Vm vm, IGuestMemory memory, VirtioDevice device, int slot, string name, Action<Exception> failed, IDisposable? backend = null)
+    {
+        _vm = vm;
+        _failed = failed;
+        _backend = backend;
+        Name = name;
+        Slot = slot;
+        _queueEvents = [.. device.Queues.Select(_ => new EventFd(nonBlocking: true))];
+        Transport = new VirtioMmioTransport(device, memory, new IrqfdLine(_interrupt), queue => _queueEvents[queue].Write());
+        vm.AddIrqfd(_interrupt, MmioLayout.IrqOf(slot));
+        ulong notify = MmioLayout.BaseOf(slot) + MmioRegisters.QueueNotify;
+        for (int q = 0; q < _queueEvents.Length; q++)
+        {
+            vm.AddIoeventfd(_queueEvents[q], notify, 4, datamatch: (ulong)q);
+            _epoll.Add(_queueEvents[q].Handle, (ulong)q);
+        }
+        _epoll.Add(_stop.Handle, StopToken);
+        _thread = new Thread(Run) { Name = name, IsBackground = true };
+    }
+
+    private const ulong StopToken = ulong.MaxValue;
+
+    public string Name { get; }
+
+    public int Slot { get; }
+
+    public VirtioMmioTransport Transport { get; }
+
+    public VirtioDevice Device => Transport.Device;
+
+    public void Start() => _thread.Start();
+
+    private void Run()
+    {
+        Span<ulong> ready = stackalloc ulong[16];
+        try
+        {
+            while (true)
+            {
+                int n = _epoll.Wait(ready);
+                for (int i = 0; i < n; i++)
+                {
+                    if (ready[i] == StopToken) return;
+                    int queue = (int)ready[i];
+                    _queueEvents[queue].Read();
+                    Transport.ProcessNotification(queue);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _failed(new InvalidOperationException($"{Name}: {e.Message}", e));
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Write();
+        if (_thread.IsAlive) _thread.Join();
+        ulong notify = MmioLayout.BaseOf(Slot) + MmioRegisters.QueueNotify;
+        for (int q = 0; q < _queueEvents.Length; q++)
+        {
+            TryUnregister(() => _vm.RemoveIoeventfd(_queueEvents[q], notify, 4, datamatch: (ulong)q));
+        }
+        TryUnregister(() => _vm.RemoveIrqfd(_interrupt, MmioLayout.IrqOf(Slot)));
+        _epoll.Dispose();
+        foreach (var e in _queueEvents) e.Dispose();
+        _interrupt.Dispose();
+        _stop.Dispose();
+        _backend?.Dispose();
+    }
+
+    /// <summary>Unregistering fails only if the VM is already gone, which frees them anyway.</summary>
+    private static void TryUnregister(Action unregister)
+    {
+        try
+        {
+            unregister();
+        }
+        catch (KvmException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+}
