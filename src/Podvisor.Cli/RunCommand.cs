@@ -28,12 +28,13 @@ internal static class RunCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "check the input and print the machine it describes; boot nothing" };
         var console = new Option<string>("--console") { Description = "the guest's serial console: stdio, file:PATH (output appended; input from this terminal) or socket:PATH (a Unix socket to attach to)", DefaultValueFactory = _ => "stdio" };
         var disks = new Option<string[]>("--disk") { Description = $"a virtio-blk disk (raw image or block device), {DiskArgument.Syntax}; repeat for more (/dev/vda, /dev/vdb, …)", DefaultValueFactory = _ => [] };
+        var nets = new Option<string[]>("--net") { Description = $"a virtio-net interface on a host TAP device (created if missing; needs CAP_NET_ADMIN), {NetArgument.Syntax}; repeat for more (eth0, eth1, …)", DefaultValueFactory = _ => [] };
         var rng = new Option<bool>("--rng") { Description = "give the guest a virtio-rng device fed from the host's getrandom" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, rng, noEmulation, onReboot, dryRun, console,
+            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, rng, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -49,7 +50,7 @@ internal static class RunCommand
                     consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
                     if (parse.GetValue(manifest) is { } manifestPath)
                     {
-                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
                         if (given.Count > 0)
                             throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
                         (manifestName, config, scratch) = ManifestMachine.Load(manifestPath);
@@ -71,6 +72,7 @@ internal static class RunCommand
                                 var other => throw new ArgumentException($"--hugepages {other}: give 2M or 1G"),
                             },
                             Disks = [.. parse.GetValue(disks)!.Select(DiskArgument.Parse)],
+                            Networks = [.. parse.GetValue(nets)!.Select(NetArgument.Parse)],
                             Rng = parse.GetValue(rng),
                         };
                     }
@@ -97,6 +99,8 @@ internal static class RunCommand
                     Console.WriteLine($"memory:  {config.MemoryMiB} MiB{(config.HugePageSizeMiB is { } page ? $" on {page} MiB huge pages" : "")}");
                     foreach (var (disk, i) in config.Disks.Select((d, i) => (d, i)))
                         Console.WriteLine($"disk:    /dev/vd{(char)('a' + i)} {disk.Path}{(disk.ReadOnly ? " (read-only)" : "")}{(disk.Id is { } id ? $" id={id}" : "")}");
+                    foreach (var (net, i) in config.Networks.Select((n, i) => (n, i)))
+                        Console.WriteLine($"net:     eth{i} on tap {net.TapName}{(net.Mac is { } mac ? $" mac {mac}" : "")}");
                     if (config.Rng) Console.WriteLine("rng:     virtio-rng");
                     Console.WriteLine($"console: {consoleTarget}");
                     return 0;
@@ -171,6 +175,11 @@ internal static class RunCommand
     /// endpoint stays on this machine, fed by the job's output and feeding the job's input.</summary>
     private static async Task<int> RunInEmulatedHostAsync(MachineConfig config, ConsoleTarget consoleTarget, RebootPolicy onReboot, CancellationToken ct)
     {
+        if (config.Networks.Count > 0)
+        {
+            Console.Error.WriteLine("error: --net needs hardware KVM here: a TAP made inside the emulated KVM host would be out of this machine's reach");
+            return 2;
+        }
         foreach (var disk in config.Disks)
         {
             using var handle = File.OpenHandle(disk.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);

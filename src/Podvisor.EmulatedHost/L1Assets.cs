@@ -7,13 +7,13 @@ namespace Podvisor.EmulatedHost;
 
 /// <summary>
 /// The emulated host's kernel and initramfs: Debian's stock kernel (downloaded with apt-get, unpacked
-/// without installing) and a busybox initramfs with kvm_amd, virtio, 9p and overlayfs modules and our
+/// without installing) and a busybox initramfs with kvm_amd, virtio, 9p, overlayfs and tun modules and our
 /// job agent as /init. Built once and cached.
 /// </summary>
 public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion)
 {
     /// <summary>Modules /init loads, in addition to what they depend on.</summary>
-    public static readonly string[] Modules = ["kvm_amd", "virtio_pci", "9pnet_virtio", "9p", "virtio_console", "overlay"];
+    public static readonly string[] Modules = ["kvm_amd", "virtio_pci", "9pnet_virtio", "9p", "virtio_console", "overlay", "tun"];
 
     public const string BusyboxPath = "/bin/busybox";
 

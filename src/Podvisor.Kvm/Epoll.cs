@@ -19,10 +19,12 @@ public sealed unsafe class Epoll : IDisposable
     }
 
     /// <summary>Watches <paramref name="handle"/> for readability (and hang-up) under <paramref name="token"/>.</summary>
-    public void Add(System.Runtime.InteropServices.SafeHandle handle, ulong token, bool writable = false)
+    /// <param name="edgeTriggered">Report only changes (EPOLLET): the owner reads until EAGAIN, and may leave data
+    /// waiting (a guest with no receive buffers) without the thread spinning on it.</param>
+    public void Add(System.Runtime.InteropServices.SafeHandle handle, ulong token, bool writable = false, bool edgeTriggered = false)
     {
         var reference = new SafeHandleReference(handle);
-        var ev = new epoll_event { events = LibC.EPOLLIN | (writable ? LibC.EPOLLOUT : 0) };
+        var ev = new epoll_event { events = LibC.EPOLLIN | (writable ? LibC.EPOLLOUT : 0) | (edgeTriggered ? LibC.EPOLLET : 0) };
         ev.data.u64 = token;
         // SAFETY: ev is a local the kernel copies; both descriptors are held open by references.
         if (LibC.epoll_ctl(_handle.Fd, LibC.EPOLL_CTL_ADD, reference.Fd, &ev) != 0)

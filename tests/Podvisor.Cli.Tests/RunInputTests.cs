@@ -219,6 +219,25 @@ public sealed class RunInputTests : IDisposable
     }
 
     [Fact]
+    public void DryRunShowsInterfaces()
+    {
+        var result = Podvisor.Run(["run", "--kernel", Kernel, "--net", "tap=pv0,mac=02:00:00:00:00:07", "--net", "tap=pv1", "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("net:     eth0 on tap pv0 mac 02:00:00:00:00:07", result.Stdout);
+        Assert.Contains("net:     eth1 on tap pv1\n", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("mac=02:00:00:00:00:01", "name the TAP device")]
+    [InlineData("tap=pv0,mac=01:00:00:00:00:01", "multicast")]
+    [InlineData("tap=pv0,speed=10G", "unknown option 'speed=10G'")]
+    [InlineData("tap=a-name-that-is-too-long", "tap name 'a-name-that-is-too-long' must be 1 to 15 printable characters")]
+    public void BadInterfaces(string value, string expected) => AssertRefused(expected, "run", "--kernel", Kernel, "--net", value);
+
+    [Fact]
+    public void TwoInterfacesOnOneTap() => AssertRefused("each interface needs its own tap", "run", "--kernel", Kernel, "--net", "tap=pv0", "--net", "tap=pv0");
+
+    [Fact]
     public void ADiskCacheModeThatIsNotOffered() =>
         AssertRefused("disks[0].cache: cache mode none is not supported yet", "run",
             Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        devices:\n          disks:\n          - name: root\n            cache: none",

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Podvisor.Vmm.Devices.Virtio.Block;
+using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Machine;
 
@@ -15,7 +16,8 @@ public sealed class VirtioGuestTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private (VmStopped Stopped, ConsoleCapture Console, VirtualMachine Vm) Boot(string script, MachineConfig overrides)
+    private (VmStopped Stopped, ConsoleCapture Console, VirtualMachine Vm) Boot(string script, MachineConfig overrides,
+        Action<VirtualMachine>? beforeStart = null, Action<VirtualMachine, ConsoleCapture>? whileRunning = null)
     {
         string initrd = GuestImages.InitrdRunning(script, _dir);
         var config = overrides with
@@ -28,7 +30,9 @@ public sealed class VirtioGuestTests : IDisposable
         var vm = VirtualMachine.Create(config, console.Add);
         try
         {
+            beforeStart?.Invoke(vm);
             vm.Start();
+            whileRunning?.Invoke(vm, console);
             if (!vm.Stopped.Wait(BootTimeout))
                 Assert.Fail($"the guest did not stop within {BootTimeout.TotalMinutes} minutes; console:\n{console.Text}");
             return (vm.Stopped.Result, console, vm);
@@ -104,6 +108,92 @@ public sealed class VirtioGuestTests : IDisposable
         var rng = Assert.IsType<VirtioRng>(Assert.Single(vm.VirtioDevices).Device);
         Assert.True(rng.BytesServed >= 4096, $"served {rng.BytesServed}");
         Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+    }
+
+    [Fact]
+    public async Task GuestAndHostExchangeTrafficOverATapInANamespace()
+    {
+        using var ns = new NetworkNamespace();
+        string tap = $"pvt{Guid.NewGuid().ToString("N")[..8]}";
+        var mac = MacAddress.Parse("02:00:00:00:00:2a");
+        var fromHost = new byte[1 << 20];
+        new Random(7).NextBytes(fromHost);
+        string fromHostFile = Path.Combine(_dir, "from-host.bin");
+        File.WriteAllBytes(fromHostFile, fromHost);
+        const string script = """
+            ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0
+            echo "GUEST-MAC=$(cat /sys/class/net/eth0/address)"
+            ping -c 3 -W 5 10.0.2.1 >/dev/null; echo "GUEST-PING-RC=$?"
+            dd if=/dev/urandom of=/tmp/out bs=64k count=32 2>/dev/null
+            echo "GUEST-OUT-SHA=$(sha256sum < /tmp/out | cut -d' ' -f1)"
+            nc 10.0.2.1 5001 < /tmp/out; echo "GUEST-SEND-RC=$?"
+            echo GUEST-LISTENING
+            nc -l -p 5002 > /tmp/in; echo "GUEST-IN-SHA=$(sha256sum < /tmp/in | cut -d' ' -f1)"
+            """;
+        System.Diagnostics.Process? listener = null;
+        Task<byte[]>? received = null;
+        try
+        {
+            var (stopped, console, vm) = Boot(script, new MachineConfig { KernelPath = "", Networks = [new NetConfig(tap, mac)] },
+                beforeStart: _ =>
+                {
+                    ns.Adopt(tap, "10.0.2.1/24");
+                    // nc ends a connection once its stdin and the socket are both at end: the listener's stdin
+                    // stays open (it only receives), the senders close theirs when all is written.
+                    listener = ns.Start("busybox", "nc", "-l", "-p", "5001");
+                    received = ReadAllAsync(listener.StandardOutput.BaseStream);
+                },
+                whileRunning: (vm, console) =>
+                {
+                    Assert.True(console.WaitFor("GUEST-LISTENING", BootTimeout), console.Text);
+                    // The guest's nc listens a moment after its marker: try until it answers.
+                    string? failure = null;
+                    for (int attempt = 0; attempt < 20; attempt++)
+                    {
+                        failure = null;
+                        using var sender = ns.Start("busybox", "nc", "10.0.2.2", "5002");
+                        try
+                        {
+                            sender.StandardInput.BaseStream.Write(fromHost);
+                            sender.StandardInput.Close();
+                        }
+                        catch (IOException e)
+                        {
+                            failure = e.Message;              // nc gave up (connection refused: not listening yet)
+                        }
+                        sender.WaitForExit();
+                        if (sender.ExitCode == 0 && failure is null) return;
+                        failure = $"{failure} nc exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}";
+                        Thread.Sleep(250);
+                    }
+                    var nic = (VirtioNet)vm.VirtioDevices[0].Device;
+                    Assert.Fail($"the host could not send to the guest: {failure}; rx frames {nic.RxFrames} bytes {nic.RxBytes} dropped {nic.RxDropped}, refused {nic.RefusedChains}\n{console.Text}");
+                });
+            string log = console.Text;
+            Assert.Equal(mac.ToString(), console.Value("GUEST-MAC="));
+            Assert.True(console.Value("GUEST-PING-RC=") == "0", log);
+            Assert.True(console.Value("GUEST-SEND-RC=") == "0", log);
+            byte[] fromGuest = await received!.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            Assert.Equal(1 << 21, fromGuest.Length);
+            Assert.Equal(console.Value("GUEST-OUT-SHA="), Sha256(fromGuest));
+            Assert.True(console.Value("GUEST-IN-SHA=") == Sha256(fromHost), log);
+            Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+            var net = Assert.IsType<VirtioNet>(Assert.Single(vm.VirtioDevices).Device);
+            Assert.True(net.TxBytes >= 1 << 21 && net.RxBytes >= 1 << 20, $"tx {net.TxBytes} rx {net.RxBytes}");
+            Assert.Equal(0, net.RefusedChains);
+        }
+        finally
+        {
+            if (listener is { HasExited: false }) listener.Kill();
+            listener?.Dispose();
+        }
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return buffer.ToArray();
     }
 
     [Fact]

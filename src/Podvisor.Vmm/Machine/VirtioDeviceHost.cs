@@ -39,11 +39,12 @@ public sealed class VirtioDeviceHost : IDisposable
             vm.AddIoeventfd(_queueEvents[q], notify, 4, datamatch: (ulong)q);
             _epoll.Add(_queueEvents[q].Handle, (ulong)q);
         }
+        for (int b = 0; b < device.BackendHandles.Count; b++) _epoll.Add(device.BackendHandles[b], BackendToken + (ulong)b, edgeTriggered: true);
         _epoll.Add(_stop.Handle, StopToken);
         _thread = new Thread(Run) { Name = name, IsBackground = true };
     }
 
-    private const ulong StopToken = ulong.MaxValue;
+    private const ulong StopToken = ulong.MaxValue, BackendToken = 1UL << 32;
 
     public string Name { get; }
 
@@ -66,6 +67,12 @@ public sealed class VirtioDeviceHost : IDisposable
                 for (int i = 0; i < n; i++)
                 {
                     if (ready[i] == StopToken) return;
+                    if (ready[i] >= BackendToken)
+                    {
+                        int backend = (int)(ready[i] - BackendToken);
+                        Transport.RunExclusive(d => d.OnBackendReady(backend));
+                        continue;
+                    }
                     int queue = (int)ready[i];
                     _queueEvents[queue].Read();
                     Transport.ProcessNotification(queue);

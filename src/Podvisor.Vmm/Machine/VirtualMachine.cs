@@ -8,6 +8,7 @@ using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Devices.Legacy;
 using Podvisor.Vmm.Devices.Serial;
 using Podvisor.Vmm.Devices.Virtio.Block;
+using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Virtio;
 using Podvisor.Vmm.Memory;
@@ -177,6 +178,20 @@ public sealed class VirtualMachine : IDisposable
             devices.Add((block, $"virtio-blk{i}", disks[i]));
         }
         disks.Clear();        // owned by their device hosts from here
+        try
+        {
+            for (int i = 0; i < Config.Networks.Count; i++)
+            {
+                var net = Config.Networks[i];
+                var tap = new TapBackend(OpenTap(net.TapName));
+                devices.Add((new VirtioNet(tap, net.Mac ?? MacAddress.Random()), $"virtio-net{i}", tap));
+            }
+        }
+        catch
+        {
+            foreach (var d in devices) d.Backend?.Dispose();
+            throw;
+        }
         if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
         var commandLine = new System.Text.StringBuilder(Config.CommandLine);
         for (int slot = 0; slot < devices.Count; slot++)
@@ -198,6 +213,22 @@ public sealed class VirtualMachine : IDisposable
             commandLine.Append(' ').Append(MmioLayout.CommandLineOf(slot));
         }
         CommandLine = commandLine.ToString();
+    }
+
+    private static Tap OpenTap(string name)
+    {
+        try
+        {
+            return Tap.Open(name);
+        }
+        catch (KvmException e) when (e.Errno is Errnos.EPERM or Errnos.EACCES)
+        {
+            throw new ArgumentException($"tap {name}: creating or attaching a TAP interface needs CAP_NET_ADMIN (or a persistent tap owned by this user): {e.Message}");
+        }
+        catch (KvmException e) when (e.Errno == Errnos.EBUSY)
+        {
+            throw new ArgumentException($"tap {name} is in use by another process (or is not a TAP interface): {e.Message}");
+        }
     }
 
     private void CreateVcpus()

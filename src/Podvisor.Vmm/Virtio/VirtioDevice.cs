@@ -74,6 +74,15 @@ public abstract class VirtioDevice
         _interrupt = null;
     }
 
+    /// <summary>Host descriptors the device's I/O thread also waits on (a tap, a listening socket), edge-triggered:
+    /// <see cref="OnBackendReady"/> must drain what it can.</summary>
+    public virtual IReadOnlyList<System.Runtime.InteropServices.SafeHandle> BackendHandles => [];
+
+    /// <summary>Backend descriptor <paramref name="index"/> became readable (called only while active).</summary>
+    public virtual void OnBackendReady(int index)
+    {
+    }
+
     /// <summary>Handles everything available on queue <paramref name="index"/>.</summary>
     public abstract void ProcessQueue(int index);
 

@@ -16,7 +16,7 @@ public sealed class Virtqueue
 
     private IGuestMemory? _memory;
     private ushort _nextAvail, _nextUsed, _signalledUsed;
-    private bool _signalledUsedValid, _broken;
+    private bool _signalledUsedValid, _broken, _refusedSinceCheckpoint;
 
     public Virtqueue(ushort maxSize)
     {
@@ -124,8 +124,32 @@ public sealed class Virtqueue
                 return true;
             }
             Errors.Count(error);
-            if (head < Size) AddUsed(head, 0);
+            if (head < Size)
+            {
+                AddUsed(head, 0);
+                _refusedSinceCheckpoint = true;
+            }
         }
+    }
+
+    /// <summary>Marks the current position for <see cref="TryRollback"/>.</summary>
+    public ushort Checkpoint()
+    {
+        _refusedSinceCheckpoint = false;
+        return _nextAvail;
+    }
+
+    /// <summary>
+    /// Gives back every chain popped since <paramref name="checkpoint"/> (none of them used yet): a device that
+    /// needs several buffers for one item (a received frame) and found too few waits for more. Refused when a
+    /// malformed chain was returned to the driver in between (it must not be returned twice); the caller
+    /// then completes what it popped instead.
+    /// </summary>
+    public bool TryRollback(ushort checkpoint)
+    {
+        if (_refusedSinceCheckpoint) return false;
+        _nextAvail = checkpoint;
+        return true;
     }
 
     /// <summary>Puts a finished chain in the used ring with the number of bytes the device wrote.</summary>
@@ -147,6 +171,7 @@ public sealed class Virtqueue
     {
         Errors.Count(error);
         AddUsed(chain.HeadIndex, 0);
+        _refusedSinceCheckpoint = true;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Podvisor.Vmm.Devices.Virtio.Block;
+using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Memory;
 using Podvisor.Vmm.Virtio;
@@ -47,6 +48,54 @@ public sealed class VirtioFuzzTests : IDisposable
         using var disk = DiskImage.Open(image, readOnly: true);
         Fuzz(new VirtioBlock(disk, "fuzz-ro"), seed: 3, requestHeaders: true);
         Assert.All(File.ReadAllBytes(image), b => Assert.Equal(0x3c, b));
+    }
+
+    [Fact]
+    public void NetSurvivesRandomQueuesAndFrames()
+    {
+        var random = new Random(4);
+        using var backend = new FakeNetBackend();
+        var net = new VirtioNet(backend, MacAddress.Random());
+        var transport = new VirtioMmioTransport(net, _ram, new CountingInterrupt());
+        FakeDriver rx = null!, tx = null!;
+        void Probe()
+        {
+            rx = new FakeDriver(_ram, QueueSize, 0x1000, 0x3000, 0x4000);
+            tx = new FakeDriver(_ram, QueueSize, 0x5000, 0x6000, 0x7000);
+            Assert.True(transport.Negotiate(random.Next(3) == 0 ? 1UL << VirtioFeatures.Version1 : transport.ReadDeviceFeatures()));
+            transport.SetUpQueue(VirtioNet.RxQueue, rx);
+            transport.SetUpQueue(VirtioNet.TxQueue, tx);
+            transport.DriverOk();
+        }
+        Probe();
+        long usedEntries = 0;
+        for (int i = 0; i < Iterations; i++)
+        {
+            foreach (var driver in new[] { rx, tx })
+            {
+                bool plausible = random.Next(2) == 0;
+                for (ushort d = 0; d < QueueSize; d++)
+                {
+                    if (plausible) WritePlausibleDescriptor(driver, d, random);
+                    else driver.WriteDescriptor(d, RandomAddress(random), RandomLength(random), (ushort)random.Next(8), (ushort)random.Next(QueueSize + 2));
+                }
+                for (int n = random.Next(QueueSize / 2); n > 0; n--) driver.Publish((ushort)random.Next(random.Next(8) == 0 ? ushort.MaxValue : QueueSize));
+            }
+            for (int n = random.Next(4); n > 0; n--) backend.Incoming.Enqueue(new byte[random.Next(1, VirtioNet.MaxFrame + 1)]);
+            transport.ProcessNotification(random.Next(2));
+            transport.RunExclusive(d => d.OnBackendReady(0));
+            foreach (var driver in new[] { rx, tx })
+            {
+                foreach (var (head, _) in driver.TakeUsed())
+                {
+                    Assert.InRange(head, 0, QueueSize - 1);
+                    usedEntries++;
+                }
+            }
+            if (random.Next(20) == 0 || net.Queues.Any(q => q.Errors[ChainError.AvailIndexJump] > 0)) Probe();
+        }
+        Assert.True(net.TxFrames > 50 && net.RxFrames > 50, $"tx {net.TxFrames}, rx {net.RxFrames}: the fuzzer is not reaching the device");
+        Assert.True(usedEntries > Iterations, $"only {usedEntries} used entries");
     }
 
     private void Fuzz(VirtioDevice device, int seed, bool requestHeaders = false)
