@@ -44,11 +44,15 @@ public sealed unsafe class HostMemory : IDisposable
         Size = size;
     }
 
-    private HostMemory(byte* start, ulong size)
+    private HostMemory(byte* start, ulong size, ulong hugeTlbPageSize)
     {
         _base = start;
         Size = size;
+        HugeTlbPageSize = hugeTlbPageSize;
     }
+
+    /// <summary>The hugetlbfs page size backing the mapping, or 0 for ordinary (possibly THP) memory.</summary>
+    public ulong HugeTlbPageSize { get; }
 
     /// <summary>
     /// Memory from the host's hugetlbfs pool (2 MiB or 1 GiB pages), reserved up front: the mapping fails
@@ -75,7 +79,7 @@ public sealed unsafe class HostMemory : IDisposable
                 $"{size >> 20} MiB of {pageSize >> 20} MiB huge pages: the host's pool has too few free (see HugePages_Free in /proc/meminfo; "
                 + $"raise /sys/kernel/mm/hugepages/hugepages-{pageSize >> 10}kB/nr_hugepages)");
         }
-        return new HostMemory((byte*)p, size);
+        return new HostMemory((byte*)p, size, pageSize);
     }
 
     public ulong Size { get; }
@@ -119,6 +123,31 @@ public sealed unsafe class HostMemory : IDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), "discard range must be page aligned and inside the mapping");
         // SAFETY: page-aligned range inside our own mapping.
         if (LibC.madvise(_base + offset, (size_t)length, LibC.MADV_DONTNEED) != 0) throw new KvmException("madvise", LibC.errno);
+    }
+
+    /// <summary>Bytes of [offset, offset+length) that are in RAM now (mincore): what the guest costs the host.</summary>
+    public ulong ResidentBytes(ulong offset = 0, ulong? length = null)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        ulong page = (ulong)Environment.SystemPageSize;
+        ulong count = length ?? Size - offset;
+        if (offset % page != 0 || offset > Size || count > Size - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), "range must be page aligned and inside the mapping");
+        ulong resident = 0;
+        const ulong chunkPages = 64 * 1024;
+        byte[] vector = new byte[chunkPages];
+        for (ulong at = 0; at < count; at += chunkPages * page)
+        {
+            ulong bytes = Math.Min(chunkPages * page, count - at);
+            fixed (byte* v = vector)
+            {
+                // SAFETY: a page-aligned range inside our mapping; v has room for one byte per page.
+                if (LibC.mincore(_base + offset + at, (size_t)bytes, v) != 0) throw new KvmException("mincore", LibC.errno);
+            }
+            ulong pages = (bytes + page - 1) / page;
+            for (ulong i = 0; i < pages; i++) resident += (ulong)(vector[i] & 1);
+        }
+        return resident * page;
     }
 
     public void Dispose()

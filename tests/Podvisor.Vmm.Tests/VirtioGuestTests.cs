@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
@@ -194,6 +195,90 @@ public sealed class VirtioGuestTests : IDisposable
         using var buffer = new MemoryStream();
         await stream.CopyToAsync(buffer);
         return buffer.ToArray();
+    }
+
+    private const ulong MiB = 1 << 20;
+
+    /// <summary>The guest touches 180 of its 256 MiB, then frees it: host RSS holds it all until a balloon gives it back.</summary>
+    private const string FillAndFree = """
+        dd if=/dev/zero of=/tmp/fill bs=1M count=180 2>/dev/null
+        echo "GUEST-FILLED"
+        sleep 3
+        rm /tmp/fill
+        echo "GUEST-FREED"
+        while true; do sleep 1; done
+        """;
+
+    [Fact]
+    public void InflatingTheBalloonLowersTheVmmsMemory()
+    {
+        ulong before = 0, after = 0;
+        uint target = 0;
+        var (stopped, console, vm) = Boot(FillAndFree, new MachineConfig
+        {
+            KernelPath = "",
+            Balloon = new BalloonOptions(FreePageReporting: false),
+        }, whileRunning: (vm, console) =>
+        {
+            Assert.True(console.WaitFor("GUEST-FREED", BootTimeout), console.Text);
+            before = vm.Memory.ResidentBytes();
+            vm.SetBalloonTarget(128);
+            target = vm.Balloon!.TargetPages;
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while (vm.Balloon.ActualPages < target && DateTime.UtcNow < deadline) Thread.Sleep(100);
+            after = vm.Memory.ResidentBytes();
+            vm.Stop(StopReason.HostRequest, "test done");
+        });
+        var balloon = vm.Balloon!;
+        Assert.True(balloon.ActualPages == target, $"the guest put {balloon.ActualPages} of {target} pages in the balloon\n{console.Text}");
+        Assert.Equal((long)target, balloon.InflatedPages);
+        // Almost every free guest page was touched, so most balloon pages were resident: RSS must fall by at
+        // least half the balloon (measured: see the closing note).
+        Assert.True(before - after >= 64 * MiB, $"resident guest memory {before / MiB} MiB → {after / MiB} MiB");
+        Assert.Equal(StopReason.HostRequest, stopped.Reason);
+    }
+
+    [Fact]
+    public void FreedGuestMemoryIsReportedAndGoesBackToTheHost()
+    {
+        ulong filled = 0, later = 0;
+        var (_, console, vm) = Boot(FillAndFree, new MachineConfig { KernelPath = "", Balloon = new BalloonOptions() }, whileRunning: (vm, console) =>
+        {
+            Assert.True(console.WaitFor("GUEST-FILLED", BootTimeout), console.Text);
+            filled = vm.Memory.ResidentBytes();
+            Assert.True(console.WaitFor("GUEST-FREED", BootTimeout), console.Text);
+            // The guest reports freed blocks a couple of seconds after they are freed.
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            do
+            {
+                Thread.Sleep(250);
+                later = vm.Memory.ResidentBytes();
+            }
+            while (filled - Math.Min(filled, later) < 64 * MiB && DateTime.UtcNow < deadline);
+            vm.Stop(StopReason.HostRequest, "test done");
+        });
+        Assert.True(filled - Math.Min(filled, later) >= 64 * MiB, $"resident guest memory {filled / MiB} MiB → {later / MiB} MiB; reported {(ulong)vm.Balloon!.ReportedBytes / MiB} MiB\n{console.Text}");
+        Assert.True(vm.Balloon!.ReportedBytes >= 64 * (long)MiB);
+    }
+
+    [Fact]
+    public void TheGuestReportsMemoryStatisticsOnRequest()
+    {
+        BalloonStatistics? first = null, second = null;
+        var (_, console, _) = Boot("echo GUEST-UP; while true; do sleep 1; done\n", new MachineConfig { KernelPath = "", Balloon = new BalloonOptions() },
+            whileRunning: (vm, console) =>
+            {
+                Assert.True(console.WaitFor("GUEST-UP", BootTimeout), console.Text);
+                first = vm.Balloon!.Statistics;
+                vm.RequestBalloonStatistics();
+                var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+                while ((second = vm.Balloon.Statistics) == first && DateTime.UtcNow < deadline) Thread.Sleep(100);
+                vm.Stop(StopReason.HostRequest, "test done");
+            });
+        Assert.NotNull(first);                                   // sent by the driver when it starts
+        Assert.True(second is not null && second != first, "no statistics came back after the request");
+        Assert.InRange(second[BalloonStatistic.TotalMemory] ?? 0, 200 * MiB, 256 * MiB);
+        Assert.InRange(second[BalloonStatistic.FreeMemory] ?? 0, 1 * MiB, 256 * MiB);
     }
 
     [Fact]

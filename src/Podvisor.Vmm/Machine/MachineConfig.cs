@@ -20,11 +20,14 @@ public sealed record MachineConfig
     /// <summary>virtio-net interfaces on TAP devices, in order: eth0, eth1, … in the guest.</summary>
     public IReadOnlyList<NetConfig> Networks { get; init; } = [];
 
+    /// <summary>A virtio-balloon device (null: none): how the host takes memory back from the guest.</summary>
+    public Devices.Virtio.Balloon.BalloonOptions? Balloon { get; init; }
+
     /// <summary>A virtio-rng device fed from the host's getrandom(2).</summary>
     public bool Rng { get; init; }
 
     /// <summary>virtio-mmio devices this configuration asks for.</summary>
-    public int VirtioDeviceCount => Disks.Count + Networks.Count + (Rng ? 1 : 0);
+    public int VirtioDeviceCount => Disks.Count + Networks.Count + (Balloon is null ? 0 : 1) + (Rng ? 1 : 0);
 
     /// <summary>Back guest RAM with the host's huge pages of this size (2 or 1024 MiB); null: transparent huge pages.</summary>
     public ulong? HugePageSizeMiB { get; init; }
@@ -46,7 +49,7 @@ public sealed record MachineConfig
         if (InitrdPath is not null && !File.Exists(InitrdPath)) throw new ArgumentException($"initrd {InitrdPath} does not exist");
         if (CommandLine.Any(c => c < 0x20 || c > 0x7e)) throw new ArgumentException("the kernel command line must be printable ASCII");
         if (VirtioDeviceCount > MmioLayout.MaxDevices)
-            throw new ArgumentException($"at most {MmioLayout.MaxDevices} virtio devices (disks + interfaces + rng), got {VirtioDeviceCount}");
+            throw new ArgumentException($"at most {MmioLayout.MaxDevices} virtio devices (disks + interfaces + balloon + rng), got {VirtioDeviceCount}");
         foreach (var net in Networks)
         {
             if (net.TapName.Length is 0 or > 15 || net.TapName.Any(c => c <= ' ' || c > '~' || c == '/'))

@@ -7,6 +7,7 @@ using Podvisor.Vmm.Devices.Acpi;
 using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Devices.Legacy;
 using Podvisor.Vmm.Devices.Serial;
+using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
@@ -80,6 +81,26 @@ public sealed class VirtualMachine : IDisposable
 
     /// <summary>The virtio devices, in slot order (disks, then rng).</summary>
     public IReadOnlyList<VirtioDeviceHost> VirtioDevices => _virtio;
+
+    private VirtioDeviceHost? BalloonHost => _virtio.FirstOrDefault(d => d.Device is VirtioBalloon);
+
+    /// <summary>The balloon, if the machine has one.</summary>
+    public VirtioBalloon? Balloon => BalloonHost?.Device as VirtioBalloon;
+
+    /// <summary>Asks the guest to give <paramref name="mib"/> MiB to the balloon (0 deflates it completely).</summary>
+    public void SetBalloonTarget(ulong mib)
+    {
+        var balloon = Balloon ?? throw new InvalidOperationException("this VM has no balloon device");
+        if (mib > Config.MemoryMiB) throw new ArgumentException($"the balloon cannot hold {mib} MiB of a {Config.MemoryMiB} MiB guest");
+        balloon.SetTarget((uint)(mib << 20 >> VirtioBalloon.PageShift));
+    }
+
+    /// <summary>Asks the guest's balloon driver for fresh memory statistics (they arrive in <see cref="VirtioBalloon.Statistics"/>).</summary>
+    public void RequestBalloonStatistics()
+    {
+        var host = BalloonHost ?? throw new InvalidOperationException("this VM has no balloon device");
+        host.Transport.RunExclusive(d => ((VirtioBalloon)d).RequestStatistics());
+    }
 
     /// <summary>The kernel command line as booted: the configured one plus the virtio-mmio devices.</summary>
     public string CommandLine { get; private set; } = "";
@@ -192,6 +213,7 @@ public sealed class VirtualMachine : IDisposable
             foreach (var d in devices) d.Backend?.Dispose();
             throw;
         }
+        if (Config.Balloon is { } balloon) devices.Add((new VirtioBalloon(balloon), "virtio-balloon", null));
         if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
         var commandLine = new System.Text.StringBuilder(Config.CommandLine);
         for (int slot = 0; slot < devices.Count; slot++)

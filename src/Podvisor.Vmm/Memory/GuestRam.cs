@@ -62,6 +62,22 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         return _host.GetSpan(offset, length);
     }
 
+    public bool Discard(GuestAddress address, ulong length)
+    {
+        if (address.Value % PageSize != 0 || length % PageSize != 0 || length > int.MaxValue)
+            throw new GuestMemoryException(address, length, End);
+        ulong offset = HostOffset(address, (int)length);
+        if (length == 0) return true;
+        if (_host.HugeTlbPageSize != 0) return false;
+        _host.Discard(offset, length);
+        // The pages changed (to zero): a migration must send them again.
+        for (ulong page = offset / PageSize; page < (offset + length) / PageSize; page++) VmmDirty.MarkDirty(page);
+        return true;
+    }
+
+    /// <summary>Guest RAM the host holds in memory now (pages touched and not given back).</summary>
+    public ulong ResidentBytes() => _host.ResidentBytes();
+
     /// <summary>Where [address, address+length) lives in the host mapping; it must lie inside one region.</summary>
     private ulong HostOffset(GuestAddress address, int length)
     {

@@ -15,4 +15,11 @@ public interface IGuestMemory
 
     /// <summary>A read-only view (not counted as written by the VMM).</summary>
     ReadOnlySpan<byte> GetReadOnlySpan(GuestAddress address, int length);
+
+    /// <summary>
+    /// Hands the pages of [address, address+length) back to the host (the balloon, free page reporting); they
+    /// read as zero afterwards. False when the backing cannot give back single pages (hugetlbfs).
+    /// Throws <see cref="GuestMemoryException"/> if the range is not page-aligned RAM.
+    /// </summary>
+    bool Discard(GuestAddress address, ulong length);
 }

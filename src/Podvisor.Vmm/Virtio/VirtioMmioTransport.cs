@@ -131,7 +131,19 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
             case MmioRegisters.InterruptAck:
                 Interlocked.And(ref _interruptStatus, ~value);
                 return;
-            case MmioRegisters.Status: WriteStatus(value); return;
+            case MmioRegisters.Status:
+                if (WriteStatus(value))
+                {
+                    // Drivers may offer buffers (and notify) before DRIVER_OK — Linux's balloon primes its
+                    // statistics queue that way — and the device must not use them before it: look now.
+                    for (int q = 0; q < Device.Queues.Count; q++)
+                    {
+                        if (!Device.Queues[q].Ready) continue;
+                        if (_queueNotified is { } wake) wake(q);
+                        else ProcessNotification(q);
+                    }
+                }
+                return;
             case MmioRegisters.ShmSel: return;
             case MmioRegisters.QueueNum or MmioRegisters.QueueReady
                 or MmioRegisters.QueueDescLow or MmioRegisters.QueueDescHigh
@@ -171,7 +183,8 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
         return true;
     }
 
-    private void WriteStatus(uint value)
+    /// <summary>Applies a status write; true when it activated the device.</summary>
+    private bool WriteStatus(uint value)
     {
         lock (_lock)
         {
@@ -182,7 +195,7 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
                 _deviceFeaturesSel = _driverFeaturesSel = _queueSel = 0;
                 Volatile.Write(ref _interruptStatus, 0);
                 Volatile.Write(ref _status, 0);
-                return;
+                return false;
             }
             var current = Status;
             var requested = (DeviceStatus)value;
@@ -190,7 +203,7 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
             if ((current & ~requested & ~DeviceStatus.DeviceNeedsReset) != 0)
             {
                 Interlocked.Increment(ref _badAccesses);
-                return;
+                return false;
             }
             if (requested.HasFlag(DeviceStatus.FeaturesOk) && !current.HasFlag(DeviceStatus.FeaturesOk))
             {
@@ -204,13 +217,14 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
                 if (!requested.HasFlag(DeviceStatus.FeaturesOk) || current.HasFlag(DeviceStatus.DeviceNeedsReset))
                 {
                     Interlocked.Increment(ref _badAccesses);
-                    return;
+                    return false;
                 }
                 Volatile.Write(ref _status, (uint)(requested | (current & DeviceStatus.DeviceNeedsReset)));
                 Device.Activate(_memory, this, _driverFeatures);
-                return;
+                return true;
             }
             Volatile.Write(ref _status, (uint)(requested | (current & DeviceStatus.DeviceNeedsReset)));
+            return false;
         }
     }
 

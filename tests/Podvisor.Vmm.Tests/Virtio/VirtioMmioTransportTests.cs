@@ -63,6 +63,19 @@ public sealed class VirtioMmioTransportTests : IDisposable
     }
 
     [Fact]
+    public void BuffersOfferedBeforeDriverOkAreUsedOnceTheDeviceRuns()
+    {
+        var driver = new FakeDriver(_ram, 16);
+        Assert.True(_transport.Negotiate(_transport.ReadDeviceFeatures()));
+        _transport.SetUpQueue(0, driver);
+        ushort head = driver.AddChain((0x10000, 64, true));
+        _transport.Notify(0);                   // too early: the device must not use it yet
+        Assert.Empty(driver.TakeUsed());
+        _transport.DriverOk();
+        Assert.Equal([(head, 64u)], driver.TakeUsed());
+    }
+
+    [Fact]
     public void DriverOkWithoutFeaturesOkIsRefused()
     {
         _transport.WriteRegister(MmioRegisters.Status, (uint)(DeviceStatus.Acknowledge | DeviceStatus.Driver));
@@ -128,6 +141,8 @@ public sealed class VirtioMmioTransportTests : IDisposable
         var transport = new VirtioMmioTransport(new VirtioRng(), _ram, _irq, notified.Add);
         var driver = new FakeDriver(_ram, 16);
         transport.Probe(driver);
+        Assert.Equal([0], notified);           // activation looks at every ready queue
+        notified.Clear();
         driver.AddChain((0x10000, 64, true));
         transport.Notify(0);
         Assert.Equal([0], notified);
