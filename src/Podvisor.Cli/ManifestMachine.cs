@@ -57,6 +57,8 @@ internal static class ManifestMachine
                 _ => null,
             },
             Rng = domain.Devices?.Rng is not null,
+            // As in KubeVirt, every VM gets a balloon unless the manifest says autoattachMemBalloon: false.
+            Balloon = domain.Devices?.AutoattachMemBalloon == false ? null : new Vmm.Devices.Virtio.Balloon.BalloonOptions(),
         };
         var scratch = new List<string>();
         try

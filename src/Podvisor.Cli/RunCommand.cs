@@ -3,6 +3,7 @@ using ManifestException = Podvisor.Api.ManifestException;
 using Podvisor.EmulatedHost;
 using Podvisor.Kvm;
 using Podvisor.Vmm.Boot;
+using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Diagnostics;
 using Podvisor.Vmm.Machine;
 
@@ -29,12 +30,13 @@ internal static class RunCommand
         var console = new Option<string>("--console") { Description = "the guest's serial console: stdio, file:PATH (output appended; input from this terminal) or socket:PATH (a Unix socket to attach to)", DefaultValueFactory = _ => "stdio" };
         var disks = new Option<string[]>("--disk") { Description = $"a virtio-blk disk (raw image or block device), {DiskArgument.Syntax}; repeat for more (/dev/vda, /dev/vdb, …)", DefaultValueFactory = _ => [] };
         var nets = new Option<string[]>("--net") { Description = $"a virtio-net interface on a host TAP device (created if missing; needs CAP_NET_ADMIN), {NetArgument.Syntax}; repeat for more (eth0, eth1, …)", DefaultValueFactory = _ => [] };
+        var balloon = new Option<bool>("--balloon") { Description = "give the guest a virtio-balloon: memory it frees goes back to the host (free page reporting)" };
         var rng = new Option<bool>("--rng") { Description = "give the guest a virtio-rng device fed from the host's getrandom" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, rng, noEmulation, onReboot, dryRun, console,
+            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, rng, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -50,7 +52,7 @@ internal static class RunCommand
                     consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
                     if (parse.GetValue(manifest) is { } manifestPath)
                     {
-                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
                         if (given.Count > 0)
                             throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
                         (manifestName, config, scratch) = ManifestMachine.Load(manifestPath);
@@ -73,6 +75,7 @@ internal static class RunCommand
                             },
                             Disks = [.. parse.GetValue(disks)!.Select(DiskArgument.Parse)],
                             Networks = [.. parse.GetValue(nets)!.Select(NetArgument.Parse)],
+                            Balloon = parse.GetValue(balloon) ? new BalloonOptions() : null,
                             Rng = parse.GetValue(rng),
                         };
                     }
@@ -101,6 +104,8 @@ internal static class RunCommand
                         Console.WriteLine($"disk:    /dev/vd{(char)('a' + i)} {disk.Path}{(disk.ReadOnly ? " (read-only)" : "")}{(disk.Id is { } id ? $" id={id}" : "")}");
                     foreach (var (net, i) in config.Networks.Select((n, i) => (n, i)))
                         Console.WriteLine($"net:     eth{i} on tap {net.TapName}{(net.Mac is { } mac ? $" mac {mac}" : "")}");
+                    if (config.Balloon is { } b)
+                        Console.WriteLine($"balloon: virtio-balloon{(b.FreePageReporting ? " with free page reporting" : "")}");
                     if (config.Rng) Console.WriteLine("rng:     virtio-rng");
                     Console.WriteLine($"console: {consoleTarget}");
                     return 0;
@@ -196,6 +201,7 @@ internal static class RunCommand
             "--cpus", config.Cpus.ToString(), "--memory", config.MemoryMiB.ToString(), "--on-reboot", onReboot.ToString() };
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
         foreach (var disk in config.Disks) args.AddRange(["--disk", DiskArgument.Format(disk)]);
+        if (config.Balloon is not null) args.Add("--balloon");
         if (config.Rng) args.Add("--rng");
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));

@@ -164,6 +164,7 @@ public sealed class RunInputTests : IDisposable
         string image = Path.Combine(_work, "disk.img");
         File.WriteAllBytes(image, new byte[4096]);
         var result = Podvisor.Run(["run", "--kernel", Kernel, "--disk", image, "--disk", $"{image},readonly,id=data", "--rng", "--dry-run"], _tmp);
+        Assert.DoesNotContain("balloon:", result.Stdout);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains($"disk:    /dev/vda {image}\n", result.Stdout);
         Assert.Contains($"disk:    /dev/vdb {image} (read-only) id=data", result.Stdout);
@@ -201,6 +202,7 @@ public sealed class RunInputTests : IDisposable
         Assert.Matches(@"disk:    /dev/vdb /\S+/podvisor-emptydisk-\w+/scratch.img\n", result.Stdout);
         Assert.Contains($"disk:    /dev/vdc {created} (read-only)", result.Stdout);
         Assert.Contains("rng:     virtio-rng", result.Stdout);
+        Assert.Contains("balloon: virtio-balloon with free page reporting", result.Stdout);   // KubeVirt's default
         Assert.Equal(1 << 20, new FileInfo(created).Length);       // DiskOrCreate made it, and it stays
         string scratch = System.Text.RegularExpressions.Regex.Match(result.Stdout, @"/\S+/scratch.img").Value;
         Assert.False(File.Exists(scratch), "the emptyDisk image outlived the run");
