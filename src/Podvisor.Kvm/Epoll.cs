@@ -9,7 +9,7 @@ namespace Podvisor.Kvm;
 public sealed unsafe class Epoll : IDisposable
 {
     private readonly KvmFileDescriptor _handle;
-    private readonly List<SafeHandleReference> _registered = [];
+    private readonly Dictionary<System.Runtime.InteropServices.SafeHandle, SafeHandleReference> _registered = [];
 
     public Epoll()
     {
@@ -33,8 +33,22 @@ public sealed unsafe class Epoll : IDisposable
             reference.Dispose();
             throw new KvmException("epoll_ctl(ADD)", errno);
         }
-        _registered.Add(reference);
+        _registered.Add(handle, reference);
     }
+
+    /// <summary>Stops watching <paramref name="handle"/> and lets it be closed.</summary>
+    public void Remove(System.Runtime.InteropServices.SafeHandle handle)
+    {
+        if (!_registered.Remove(handle, out var reference)) return;
+        var ev = new epoll_event();
+        // SAFETY: ev is ignored by EPOLL_CTL_DEL (older kernels want it non-null); the descriptor is still held.
+        LibC.epoll_ctl(_handle.Fd, LibC.EPOLL_CTL_DEL, reference.Fd, &ev);
+        reference.Dispose();
+    }
+
+    /// <summary>The epoll descriptor itself: readable when something in the set is ready, so one epoll can
+    /// sit inside another (a device with a changing set of sockets behind one backend handle).</summary>
+    public KvmFileDescriptor Handle => _handle;
 
     /// <summary>Blocks until at least one descriptor is ready (or <paramref name="timeoutMs"/> passes; -1 waits
     /// for ever); writes the ready tokens into <paramref name="tokens"/> and returns how many. EINTR → 0.</summary>
@@ -57,7 +71,8 @@ public sealed unsafe class Epoll : IDisposable
     public void Dispose()
     {
         _handle.Dispose();
-        foreach (var reference in _registered) reference.Dispose();
+        foreach (var reference in _registered.Values) reference.Dispose();
+        _registered.Clear();
     }
 
     /// <summary>Keeps a registered descriptor from being closed (and its number reused) while epoll watches it.</summary>

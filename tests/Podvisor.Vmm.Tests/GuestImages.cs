@@ -53,6 +53,19 @@ internal static class GuestImages
         return output;
     }
 
+    /// <summary>Compiles the guest helper <c>Guest/NAME.c</c> (copied beside the tests) into a static binary in
+    /// <paramref name="directory"/> and returns its path.</summary>
+    public static string StaticGuestProgram(string name, string directory)
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Guest", $"{name}.c");
+        string binary = Path.Combine(directory, name);
+        using var gcc = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc", ["-static", "-O2", "-o", binary, source]) { RedirectStandardError = true })!;
+        string errors = gcc.StandardError.ReadToEnd();
+        gcc.WaitForExit();
+        if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source}: {errors}");
+        return binary;
+    }
+
     /// <summary>Debian's linux-image-amd64 kernel (fetched with apt-get download, never installed).</summary>
     public static string DebianKernel => L1Assets.EnsureAsync().GetAwaiter().GetResult().Kernel;
 }

@@ -3,6 +3,7 @@ using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
+using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Machine;
 
 namespace Podvisor.Vmm.Tests;
@@ -18,9 +19,9 @@ public sealed class VirtioGuestTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private (VmStopped Stopped, ConsoleCapture Console, VirtualMachine Vm) Boot(string script, MachineConfig overrides,
-        Action<VirtualMachine>? beforeStart = null, Action<VirtualMachine, ConsoleCapture>? whileRunning = null)
+        Action<VirtualMachine>? beforeStart = null, Action<VirtualMachine, ConsoleCapture>? whileRunning = null, IEnumerable<string>? extraFiles = null)
     {
-        string initrd = GuestImages.InitrdRunning(script, _dir);
+        string initrd = GuestImages.InitrdRunning(script, _dir, extraFiles);
         var config = overrides with
         {
             KernelPath = GuestImages.MicrovmKernel,
@@ -279,6 +280,69 @@ public sealed class VirtioGuestTests : IDisposable
         Assert.True(second is not null && second != first, "no statistics came back after the request");
         Assert.InRange(second[BalloonStatistic.TotalMemory] ?? 0, 200 * MiB, 256 * MiB);
         Assert.InRange(second[BalloonStatistic.FreeMemory] ?? 0, 1 * MiB, 256 * MiB);
+    }
+
+    [Fact]
+    public async Task HostAndGuestTalkOverVsockBothWays()
+    {
+        string probe = GuestImages.StaticGuestProgram("vsock-probe", _dir);
+        string socketPath = Path.Combine(_dir, "vm.vsock");
+        var ct = TestContext.Current.CancellationToken;
+        // Guest → host: the guest connects to host port 6000, i.e. our Unix socket vm.vsock_6000.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath + "_6000"));
+        listener.Listen(1);
+        var fromGuest = Task.Run(async () =>
+        {
+            using var c = await listener.AcceptAsync(ct);
+            using var buffer = new MemoryStream();
+            await new System.Net.Sockets.NetworkStream(c).CopyToAsync(buffer, ct);
+            byte[] data = buffer.ToArray();
+            bool pattern = data.Select((b, i) => b == (byte)(i * 7)).All(ok => ok);
+            await c.SendAsync(System.Text.Encoding.ASCII.GetBytes($"host-got-{data.Length}-pattern-{(pattern ? "ok" : "bad")}"), ct);
+            return data.Length;
+        }, ct);
+
+        var echo = new byte[1 << 20];
+        new Random(9).NextBytes(echo);
+        byte[]? echoed = null;
+        const string script = """
+            /bin/vsock-probe echo-server 5000 &
+            /bin/vsock-probe send 6000 300000
+            wait
+            """;
+        var (stopped, console, vm) = Boot(script, new MachineConfig { KernelPath = "", Vsock = new VsockConfig(7, socketPath) }, extraFiles: [$"{probe}:/bin/vsock-probe"],
+            whileRunning: (vm, console) =>
+            {
+                Assert.True(console.WaitFor("VSOCK-LISTENING", BootTimeout), console.Text);
+                // Host → guest: CONNECT through the device's socket, 1 MiB out, the same 1 MiB echoed back.
+                using var host = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                host.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath));
+                host.Send("CONNECT 5000\n"u8.ToArray());
+                var line = new List<byte>();
+                var one = new byte[1];
+                while (host.Receive(one) == 1 && one[0] != '\n') line.Add(one[0]);
+                Assert.StartsWith("OK ", System.Text.Encoding.ASCII.GetString([.. line]));
+                var reader = Task.Run(() =>
+                {
+                    using var buffer = new MemoryStream();
+                    var chunk = new byte[65536];
+                    int n;
+                    while ((n = host.Receive(chunk)) > 0) buffer.Write(chunk, 0, n);
+                    return buffer.ToArray();
+                });
+                host.Send(echo);
+                host.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                Assert.True(reader.Wait(TimeSpan.FromMinutes(2)), $"the echo did not end\n{console.Text}");
+                echoed = reader.Result;
+            });
+        string log = console.Text;
+        Assert.True(echoed is not null && echoed.AsSpan().SequenceEqual(echo), $"echoed {echoed?.Length} bytes\n{log}");
+        Assert.Equal((1 << 20).ToString(), console.Value("VSOCK-ECHOED="));
+        Assert.Equal(300000, await fromGuest.WaitAsync(TimeSpan.FromSeconds(30), ct));
+        Assert.True(console.Value("VSOCK-REPLY=") == "host-got-300000-pattern-ok", log);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+        Assert.Equal(0, vm.Vsock!.RefusedChains);
     }
 
     [Fact]

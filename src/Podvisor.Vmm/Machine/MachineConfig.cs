@@ -23,11 +23,14 @@ public sealed record MachineConfig
     /// <summary>A virtio-balloon device (null: none): how the host takes memory back from the guest.</summary>
     public Devices.Virtio.Balloon.BalloonOptions? Balloon { get; init; }
 
+    /// <summary>A virtio-vsock device (null: none): host↔guest sockets, for a guest agent.</summary>
+    public VsockConfig? Vsock { get; init; }
+
     /// <summary>A virtio-rng device fed from the host's getrandom(2).</summary>
     public bool Rng { get; init; }
 
     /// <summary>virtio-mmio devices this configuration asks for.</summary>
-    public int VirtioDeviceCount => Disks.Count + Networks.Count + (Balloon is null ? 0 : 1) + (Rng ? 1 : 0);
+    public int VirtioDeviceCount => Disks.Count + Networks.Count + (Balloon is null ? 0 : 1) + (Vsock is null ? 0 : 1) + (Rng ? 1 : 0);
 
     /// <summary>Back guest RAM with the host's huge pages of this size (2 or 1024 MiB); null: transparent huge pages.</summary>
     public ulong? HugePageSizeMiB { get; init; }
@@ -49,11 +52,19 @@ public sealed record MachineConfig
         if (InitrdPath is not null && !File.Exists(InitrdPath)) throw new ArgumentException($"initrd {InitrdPath} does not exist");
         if (CommandLine.Any(c => c < 0x20 || c > 0x7e)) throw new ArgumentException("the kernel command line must be printable ASCII");
         if (VirtioDeviceCount > MmioLayout.MaxDevices)
-            throw new ArgumentException($"at most {MmioLayout.MaxDevices} virtio devices (disks + interfaces + balloon + rng), got {VirtioDeviceCount}");
+            throw new ArgumentException($"at most {MmioLayout.MaxDevices} virtio devices (disks + interfaces + balloon + vsock + rng), got {VirtioDeviceCount}");
         foreach (var net in Networks)
         {
             if (net.TapName.Length is 0 or > 15 || net.TapName.Any(c => c <= ' ' || c > '~' || c == '/'))
                 throw new ArgumentException($"tap name '{net.TapName}' must be 1 to 15 printable characters without spaces or '/'");
+        }
+        if (Vsock is { } vsock)
+        {
+            if (vsock.GuestCid < 3 || vsock.GuestCid > uint.MaxValue - 1) throw new ArgumentException($"vsock guest CID must be between 3 and {uint.MaxValue - 1} (0-2 are reserved), got {vsock.GuestCid}");
+            string? folder = Path.GetDirectoryName(Path.GetFullPath(vsock.SocketPath));
+            if (folder is null || !Directory.Exists(folder)) throw new ArgumentException($"vsock socket {vsock.SocketPath}: folder {folder} does not exist");
+            if (System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(vsock.SocketPath)) > 96)
+                throw new ArgumentException($"vsock socket path {vsock.SocketPath} is too long for a Unix socket (with its _PORT suffixes)");
         }
         if (Networks.Select(n => n.TapName).Distinct().Count() != Networks.Count)
             throw new ArgumentException("each interface needs its own tap");

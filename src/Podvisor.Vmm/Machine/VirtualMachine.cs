@@ -11,6 +11,7 @@ using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
+using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Virtio;
 using Podvisor.Vmm.Memory;
 
@@ -83,6 +84,9 @@ public sealed class VirtualMachine : IDisposable
     public IReadOnlyList<VirtioDeviceHost> VirtioDevices => _virtio;
 
     private VirtioDeviceHost? BalloonHost => _virtio.FirstOrDefault(d => d.Device is VirtioBalloon);
+
+    /// <summary>The vsock device, if the machine has one.</summary>
+    public VirtioVsock? Vsock => _virtio.FirstOrDefault(d => d.Device is VirtioVsock)?.Device as VirtioVsock;
 
     /// <summary>The balloon, if the machine has one.</summary>
     public VirtioBalloon? Balloon => BalloonHost?.Device as VirtioBalloon;
@@ -214,6 +218,20 @@ public sealed class VirtualMachine : IDisposable
             throw;
         }
         if (Config.Balloon is { } balloon) devices.Add((new VirtioBalloon(balloon), "virtio-balloon", null));
+        if (Config.Vsock is { } vsockConfig)
+        {
+            VirtioVsock vsock;
+            try
+            {
+                vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.SocketPath);
+            }
+            catch
+            {
+                foreach (var d in devices) d.Backend?.Dispose();
+                throw;
+            }
+            devices.Add((vsock, "virtio-vsock", vsock));
+        }
         if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
         var commandLine = new System.Text.StringBuilder(Config.CommandLine);
         for (int slot = 0; slot < devices.Count; slot++)

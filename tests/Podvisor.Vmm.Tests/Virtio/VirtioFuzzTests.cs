@@ -1,6 +1,7 @@
 using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
+using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Memory;
 using Podvisor.Vmm.Virtio;
@@ -58,6 +59,55 @@ public sealed class VirtioFuzzTests : IDisposable
         var balloon = new VirtioBalloon();
         Fuzz(balloon, seed: 5, devicesWrite: false);
         Assert.True(balloon.InflatedPages > 1000, $"only {balloon.InflatedPages} pages were inflated");
+    }
+
+    [Fact]
+    public void VsockSurvivesRandomPackets()
+    {
+        var random = new Random(6);
+        using var vsock = new VirtioVsock(3, Path.Combine(_dir, "fuzz.sock"));
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(vsock.SocketPath + "_7"));
+        listener.Listen(100);
+        var transport = new VirtioMmioTransport(vsock, _ram, new CountingInterrupt());
+        FakeDriver rx = null!, tx = null!, ev = null!;
+        void Probe()
+        {
+            rx = new FakeDriver(_ram, QueueSize, 0x1000, 0x3000, 0x4000);
+            tx = new FakeDriver(_ram, QueueSize, 0x5000, 0x6000, 0x7000);
+            ev = new FakeDriver(_ram, QueueSize, 0x9000, 0xa000, 0xb000);
+            Assert.True(transport.Negotiate(transport.ReadDeviceFeatures()));
+            transport.SetUpQueue(0, rx);
+            transport.SetUpQueue(1, tx);
+            transport.SetUpQueue(2, ev);
+            transport.DriverOk();
+        }
+        Probe();
+        for (int i = 0; i < Iterations; i++)
+        {
+            // Headers that are mostly well formed (this guest, the host, port 7 or another), ops and lengths random.
+            var header = new VsockHeader(random.Next(8) == 0 ? (ulong)random.NextInt64() : 3, random.Next(8) == 0 ? 5UL : VirtioVsock.HostCid,
+                (uint)random.Next(4), random.Next(2) == 0 ? 7u : (uint)random.Next(10), (uint)random.Next(random.Next(4) == 0 ? 70000 : 64),
+                (ushort)random.Next(3), (ushort)random.Next(9), (uint)random.Next(4), (uint)random.Next(1 << 18), (uint)random.Next(1 << 18));
+            _ram.WriteValue(new GuestAddress(0x10000), header);
+            foreach (var driver in new[] { rx, tx })
+            {
+                bool plausible = random.Next(2) == 0;
+                for (ushort d = 0; d < QueueSize; d++)
+                {
+                    if (plausible) WritePlausibleDescriptor(driver, d, random);
+                    else driver.WriteDescriptor(d, RandomAddress(random), RandomLength(random), (ushort)random.Next(8), (ushort)random.Next(QueueSize + 2));
+                }
+                for (int n = random.Next(QueueSize / 2); n > 0; n--) driver.Publish((ushort)(3 * random.Next(QueueSize / 3)));
+            }
+            transport.ProcessNotification(1);
+            transport.ProcessNotification(0);
+            transport.RunExclusive(d => d.OnBackendReady(0));
+            foreach (var driver in new[] { rx, tx })
+                foreach (var (head, _) in driver.TakeUsed()) Assert.InRange(head, 0, QueueSize - 1);
+            if (random.Next(20) == 0) Probe();
+        }
+        Assert.True(vsock.Queues[VirtioVsock.TxQueue].Popped > 0);
     }
 
     [Fact]

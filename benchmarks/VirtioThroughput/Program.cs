@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Podvisor.Benchmarks.VirtioThroughput;
+using Podvisor.EmulatedHost;
+
+// virtio-blk and virtio-net throughput measured inside the guest: Podvisor's devices vs QEMU's (-M microvm,
+// virtio-mmio), same kernel, guest program, disk image and tap, alternating in one run inside the same
+// (emulated) KVM host. Disk: a raw image through the host page cache (QEMU's default cache=writeback,
+// aio=threads); the guest uses O_DIRECT. Network: a tap in a namespace, the host end run by io-bench too.
+//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1]
+string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
+string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
+int rounds = int.Parse(Arg("--rounds", "1"));
+const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
+const string Tap = "vbench0";
+
+if (args.Contains("--inside"))
+{
+    string podvisor = Arg("--podvisor", "podvisor");
+    string work = Directory.CreateTempSubdirectory("podvisor-virtio-bench-").FullName;
+    string ioBench = Path.Combine(work, "io-bench");
+    Run("gcc", "-static", "-O2", "-pthread", "-o", ioBench, Path.Combine(AppContext.BaseDirectory, "io-bench.c"));
+    string initrd = GuestInitrd.Build(baseInitrd, ioBench, Path.Combine(work, "initrd.gz"));
+    string disk = Path.Combine(work, "disk.img");
+    Run("dd", "if=/dev/urandom", $"of={disk}", "bs=1M", "count=256", "status=none");
+    string netns = $"vbench{Environment.ProcessId}";
+    Run("ip", "netns", "add", netns);
+    try
+    {
+        Run("ip", "-n", netns, "link", "set", "lo", "up");
+        Run("ip", "-n", netns, "tuntap", "add", "dev", Tap, "mode", "tap");
+        Run("ip", "-n", netns, "addr", "add", "10.0.2.1/24", "dev", Tap);
+        Run("ip", "-n", netns, "link", "set", Tap, "up");
+        for (int i = 0; i < rounds; i++)
+        {
+            Report("podvisor", GuestRun.Measure(netns, ioBench,
+                [podvisor, "run", "--no-emulated-host", "--kernel", kernel, "--initrd", initrd, "--cmdline", CommandLine, "--memory", "256",
+                 "--disk", disk, "--net", $"tap={Tap}"], TimeSpan.FromMinutes(5)));
+            Report("qemu", GuestRun.Measure(netns, ioBench,
+                ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "microvm", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
+                 "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", CommandLine,
+                 "-drive", $"id=d0,file={disk},format=raw,if=none", "-device", "virtio-blk-device,drive=d0",
+                 "-netdev", $"tap,id=n0,ifname={Tap},script=no,downscript=no,vnet_hdr=on", "-device", "virtio-net-device,netdev=n0"],
+                TimeSpan.FromMinutes(5)));
+        }
+    }
+    finally
+    {
+        Run("ip", "netns", "delete", netns);
+        Directory.Delete(work, recursive: true);
+    }
+    return 0;
+}
+
+string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+string aotDir = Path.Combine(root, "artifacts", "podvisor-aot");
+Console.Error.WriteLine($"publishing the NativeAOT podvisor to {aotDir}");
+using (var publish = Process.Start("dotnet", ["publish", Path.Combine(root, "src/Podvisor.Cli"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!)
+{
+    publish.WaitForExit();
+    if (publish.ExitCode != 0) return 1;
+}
+var output = new MemoryStream();
+string self = typeof(GuestRun).Assembly.Location;
+string[] inside = ["dotnet", self, "--inside", "--podvisor", Path.Combine(aotDir, "podvisor"), "--kernel", kernel, "--initrd", baseInitrd, "--rounds", rounds.ToString()];
+int rc;
+string where;
+if (!Podvisor.Kvm.KvmBackend.Detect().IsHardwareAssisted)
+{
+    where = "inside the emulated KVM host (kvm_amd under QEMU TCG)";
+    await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions { MemoryMiB = 3072, Cpus = 1, WritableShares = [], Log = Console.Error.WriteLine });
+    rc = await host.RunAsync(inside, output, Console.OpenStandardError(), TimeSpan.FromMinutes(40));
+}
+else
+{
+    where = "on this host's KVM";
+    var psi = new ProcessStartInfo(inside[0]) { RedirectStandardOutput = true };
+    foreach (string a in inside[1..]) psi.ArgumentList.Add(a);
+    using var p = Process.Start(psi)!;
+    p.StandardOutput.BaseStream.CopyTo(output);
+    p.WaitForExit();
+    rc = p.ExitCode;
+}
+if (rc != 0) return rc;
+
+var rows = System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n')
+    .Where(l => l.StartsWith("result ", StringComparison.Ordinal))
+    .Select(l => l.Split(' '))
+    .Select(p => (Vmm: p[1], Name: p[2], MBps: double.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture),
+        Iops: p[4] == "-" ? (double?)null : double.Parse(p[4], System.Globalization.CultureInfo.InvariantCulture)))
+    .ToList();
+double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
+Console.WriteLine($"virtio throughput measured in the guest ({Path.GetFileName(kernel)}, 1 vCPU, 256 MiB, 256 MiB raw disk, tap), {where}; median of {rounds}");
+Console.WriteLine($"{"test",-28} {"podvisor",12} {"qemu",12} {"ratio",7}");
+foreach (string name in rows.Select(r => r.Name).Distinct())
+{
+    double p = Median(rows.Where(r => r.Vmm == "podvisor" && r.Name == name).Select(r => r.Iops ?? r.MBps));
+    double q = Median(rows.Where(r => r.Vmm == "qemu" && r.Name == name).Select(r => r.Iops ?? r.MBps));
+    string unit = rows.First(r => r.Name == name).Iops is null ? "MB/s" : "IOPS";
+    Console.WriteLine($"{name + " (" + unit + ")",-28} {p,12:0.0} {q,12:0.0} {p / q,6:0.00}x");
+}
+return 0;
+
+static void Report(string vmm, Dictionary<string, (double MBps, double? Iops)> results)
+{
+    foreach (var (name, (mbps, iops)) in results)
+        Console.WriteLine(FormattableString.Invariant($"result {vmm} {name} {mbps} {(iops is { } i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")}"));
+}
+
+static void Run(params string[] command)
+{
+    var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true };
+    foreach (string a in command.Skip(1)) psi.ArgumentList.Add(a);
+    using var p = Process.Start(psi)!;
+    string errors = p.StandardError.ReadToEnd();
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {errors}");
+}
