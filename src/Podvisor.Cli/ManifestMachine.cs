@@ -140,7 +140,7 @@ internal static class ManifestMachine
         if (spec.Networks is { Count: > 0 } || domain.Devices?.Interfaces is { Count: > 0 })
             problems.Add(new($"{at}.networks", "network interfaces need a cluster (the launcher pod binds them to the pod network); for a local run use podvisor run --kernel … --net tap=NAME"));
         if (domain.Devices?.AutoattachVsock == true)
-            problems.Add(new($"{at}.domain.devices.autoattachVSOCK", "virtio-vsock is not supported by this version yet"));
+            problems.Add(new($"{at}.domain.devices.autoattachVSOCK", "the cluster assigns vsock CIDs; for a local run use podvisor run --kernel … --vsock PATH"));
         return problems;
     }
 }

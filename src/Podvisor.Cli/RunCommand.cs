@@ -31,12 +31,13 @@ internal static class RunCommand
         var disks = new Option<string[]>("--disk") { Description = $"a virtio-blk disk (raw image or block device), {DiskArgument.Syntax}; repeat for more (/dev/vda, /dev/vdb, …)", DefaultValueFactory = _ => [] };
         var nets = new Option<string[]>("--net") { Description = $"a virtio-net interface on a host TAP device (created if missing; needs CAP_NET_ADMIN), {NetArgument.Syntax}; repeat for more (eth0, eth1, …)", DefaultValueFactory = _ => [] };
         var balloon = new Option<bool>("--balloon") { Description = "give the guest a virtio-balloon: memory it frees goes back to the host (free page reporting)" };
+        var vsock = new Option<string?>("--vsock") { Description = "give the guest a virtio-vsock device: PATH[,cid=N] — host programs connect to the Unix socket PATH and write \"CONNECT port\\n\"; the guest reaches host port P at PATH_P (cid default 3)" };
         var rng = new Option<bool>("--rng") { Description = "give the guest a virtio-rng device fed from the host's getrandom" };
         var onReboot = new Option<RebootPolicy>("--on-reboot") { Description = "what a guest reboot does: Exit (default) or Restart", DefaultValueFactory = _ => RebootPolicy.Exit };
 
         var command = new Command("run", "Boot a VM on this machine with its serial console on the terminal.")
         {
-            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, rng, noEmulation, onReboot, dryRun, console,
+            manifest, kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, vsock, rng, noEmulation, onReboot, dryRun, console,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -52,7 +53,7 @@ internal static class RunCommand
                     consoleTarget = ConsoleTarget.Parse(parse.GetValue(console)!);
                     if (parse.GetValue(manifest) is { } manifestPath)
                     {
-                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
+                        var given = new Option[] { kernel, initrd, cmdline, cpus, memory, hugePages, disks, nets, balloon, vsock, rng }.Where(o => parse.GetResult(o) is { Implicit: false }).ToList();
                         if (given.Count > 0)
                             throw new ArgumentException($"the manifest says what to boot; drop {string.Join(", ", given.Select(o => o.Name))} (or the manifest)");
                         (manifestName, config, scratch) = ManifestMachine.Load(manifestPath);
@@ -76,6 +77,7 @@ internal static class RunCommand
                             Disks = [.. parse.GetValue(disks)!.Select(DiskArgument.Parse)],
                             Networks = [.. parse.GetValue(nets)!.Select(NetArgument.Parse)],
                             Balloon = parse.GetValue(balloon) ? new BalloonOptions() : null,
+                            Vsock = parse.GetValue(vsock) is { } v ? VsockArgument.Parse(v) : null,
                             Rng = parse.GetValue(rng),
                         };
                     }
@@ -106,6 +108,7 @@ internal static class RunCommand
                         Console.WriteLine($"net:     eth{i} on tap {net.TapName}{(net.Mac is { } mac ? $" mac {mac}" : "")}");
                     if (config.Balloon is { } b)
                         Console.WriteLine($"balloon: virtio-balloon{(b.FreePageReporting ? " with free page reporting" : "")}");
+                    if (config.Vsock is { } vs) Console.WriteLine($"vsock:   cid {vs.GuestCid} on {vs.SocketPath}");
                     if (config.Rng) Console.WriteLine("rng:     virtio-rng");
                     Console.WriteLine($"console: {consoleTarget}");
                     return 0;
@@ -202,6 +205,11 @@ internal static class RunCommand
         if (config.InitrdPath is not null) args.AddRange(["--initrd", config.InitrdPath]);
         foreach (var disk in config.Disks) args.AddRange(["--disk", DiskArgument.Format(disk)]);
         if (config.Balloon is not null) args.Add("--balloon");
+        if (config.Vsock is not null)
+        {
+            Console.Error.WriteLine("error: --vsock needs hardware KVM here: its socket would live inside the emulated KVM host, out of this machine's reach");
+            return 2;
+        }
         if (config.Rng) args.Add("--rng");
         // A framework-dependent build runs through the dotnet host; an AOT build is the executable itself.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") args.Insert(1, Path.Combine(AppContext.BaseDirectory, "podvisor.dll"));

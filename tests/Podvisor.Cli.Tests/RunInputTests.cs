@@ -237,6 +237,21 @@ public sealed class RunInputTests : IDisposable
     public void BadInterfaces(string value, string expected) => AssertRefused(expected, "run", "--kernel", Kernel, "--net", value);
 
     [Fact]
+    public void DryRunShowsVsock()
+    {
+        var result = Podvisor.Run(["run", "--kernel", Kernel, "--vsock", Path.Combine(_work, "vm.vsock") + ",cid=9", "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($"vsock:   cid 9 on {Path.Combine(_work, "vm.vsock")}", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("X,cid=2", "vsock guest CID must be between 3 and")]
+    [InlineData("X,port=2", "unknown option 'port=2'")]
+    [InlineData("/nonexistent/dir/vm.vsock", "folder /nonexistent/dir does not exist")]
+    public void BadVsock(string value, string expected) =>
+        AssertRefused(expected, "run", "--kernel", Kernel, "--vsock", value.Replace("X", Path.Combine(_work, "vm.vsock")));
+
+    [Fact]
     public void TwoInterfacesOnOneTap() => AssertRefused("each interface needs its own tap", "run", "--kernel", Kernel, "--net", "tap=pv0", "--net", "tap=pv0");
 
     [Fact]
