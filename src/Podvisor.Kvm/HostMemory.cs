@@ -125,6 +125,36 @@ public sealed unsafe class HostMemory : IDisposable
         if (LibC.madvise(_base + offset, (size_t)length, LibC.MADV_DONTNEED) != 0) throw new KvmException("madvise", LibC.errno);
     }
 
+    private const ulong WindowSize = 1UL << 30;
+    private HostMemoryWindow?[]? _windows;
+
+    /// <summary>
+    /// [offset, offset+length) as <see cref="Memory{T}"/> (for scatter/gather I/O straight into the mapping).
+    /// The range must not cross a 1 GiB boundary of the mapping; callers split there.
+    /// </summary>
+    public Memory<byte> GetMemory(ulong offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        if (length < 0 || offset > Size || (ulong)length > Size - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is outside the {Size}-byte mapping");
+        ulong window = offset / WindowSize;
+        if (length > 0 && (offset + (ulong)length - 1) / WindowSize != window)
+            throw new ArgumentOutOfRangeException(nameof(length), "the range crosses a 1 GiB window");
+        _windows ??= new HostMemoryWindow?[(Size + WindowSize - 1) / WindowSize];
+        var manager = Volatile.Read(ref _windows[window]);
+        if (manager is null)
+        {
+            ulong start = window * WindowSize;
+            // SAFETY: [start, start + window length) lies inside the mapping, which outlives the manager's users.
+            manager = new HostMemoryWindow(_base + start, (int)Math.Min(WindowSize, Size - start));
+            manager = Interlocked.CompareExchange(ref _windows[window], manager, null) ?? manager;
+        }
+        return manager.Memory.Slice((int)(offset % WindowSize), length);
+    }
+
+    /// <summary>Where the 1 GiB windows of <see cref="GetMemory"/> split a range.</summary>
+    public static ulong BytesToWindowEnd(ulong offset) => WindowSize - offset % WindowSize;
+
     /// <summary>Bytes of [offset, offset+length) that are in RAM now (mincore): what the guest costs the host.</summary>
     public ulong ResidentBytes(ulong offset = 0, ulong? length = null)
     {

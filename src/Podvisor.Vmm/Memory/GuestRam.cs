@@ -62,6 +62,31 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         return _host.GetSpan(offset, length);
     }
 
+    public void AddWritableSegments(GuestAddress address, int length, List<Memory<byte>> segments)
+    {
+        GetSpan(address, length);          // bounds check, and the pages count as written
+        ulong offset = HostOffset(address, length);
+        while (length > 0)
+        {
+            int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
+            segments.Add(_host.GetMemory(offset, n));
+            offset += (ulong)n;
+            length -= n;
+        }
+    }
+
+    public void AddReadableSegments(GuestAddress address, int length, List<ReadOnlyMemory<byte>> segments)
+    {
+        ulong offset = HostOffset(address, length);
+        while (length > 0)
+        {
+            int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
+            segments.Add(_host.GetMemory(offset, n));
+            offset += (ulong)n;
+            length -= n;
+        }
+    }
+
     public bool Discard(GuestAddress address, ulong length)
     {
         if (address.Value % PageSize != 0 || length % PageSize != 0 || length > int.MaxValue)

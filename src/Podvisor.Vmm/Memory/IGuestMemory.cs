@@ -16,6 +16,13 @@ public interface IGuestMemory
     /// <summary>A read-only view (not counted as written by the VMM).</summary>
     ReadOnlySpan<byte> GetReadOnlySpan(GuestAddress address, int length);
 
+    /// <summary>Appends [address, address+length) to <paramref name="segments"/> as zero-copy memory for
+    /// scatter/gather I/O into guest RAM (split where the host mapping needs it); counted as written by the VMM.</summary>
+    void AddWritableSegments(GuestAddress address, int length, List<Memory<byte>> segments);
+
+    /// <summary>Like <see cref="AddWritableSegments"/> for I/O out of guest RAM (not counted as written).</summary>
+    void AddReadableSegments(GuestAddress address, int length, List<ReadOnlyMemory<byte>> segments);
+
     /// <summary>
     /// Hands the pages of [address, address+length) back to the host (the balloon, free page reporting); they
     /// read as zero afterwards. False when the backing cannot give back single pages (hugetlbfs).

@@ -44,6 +44,21 @@ public struct ChainReader(IGuestMemory memory, DescriptorChain chain)
         return span;
     }
 
+    /// <summary>Takes the next <paramref name="count"/> readable bytes as zero-copy segments.</summary>
+    public bool TryTakeSegments(uint count, List<ReadOnlyMemory<byte>> segments)
+    {
+        if (count > Remaining) return false;
+        while (count > 0)
+        {
+            var b = chain.Buffers[_buffer];
+            uint n = Math.Min(count, b.Length - _offset);
+            memory.AddReadableSegments(b.Address.Add(_offset), (int)n, segments);
+            Advance(n);
+            count -= n;
+        }
+        return true;
+    }
+
     private void Advance(uint n)
     {
         _offset += n;

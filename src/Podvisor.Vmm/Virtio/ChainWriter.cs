@@ -66,6 +66,28 @@ public struct ChainWriter
         return span;
     }
 
+    /// <summary>Takes the next <paramref name="count"/> writable bytes as zero-copy segments (counted as written).</summary>
+    public bool TryTakeSegments(uint count, List<Memory<byte>> segments)
+    {
+        if (count > Remaining) return false;
+        while (count > 0)
+        {
+            var b = _chain.Buffers[_buffer];
+            uint n = Math.Min(count, b.Length - _offset);
+            _memory.AddWritableSegments(b.Address.Add(_offset), (int)n, segments);
+            _offset += n;
+            Remaining -= n;
+            Written += n;
+            count -= n;
+            if (_offset == b.Length)
+            {
+                _buffer++;
+                _offset = 0;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Skips <paramref name="count"/> writable bytes (left as they are) so a trailing field can be reached.</summary>
     public bool TrySkip(uint count)
     {

@@ -82,7 +82,47 @@ public sealed class DiskImage : IDisposable
         }
     }
 
+    /// <summary>preadv into several buffers, repeated for what a short read left (zeroes past the end of a short file).</summary>
+    public void Read(ulong offset, IReadOnlyList<Memory<byte>> destinations)
+    {
+        var rest = destinations;
+        while (true)
+        {
+            long wanted = 0;
+            foreach (var d in rest) wanted += d.Length;
+            if (wanted == 0) return;
+            long n = RandomAccess.Read(Handle, rest, (long)offset);
+            if (n == wanted) return;
+            if (n == 0)
+            {
+                foreach (var d in rest) d.Span.Clear();      // end of file
+                return;
+            }
+            offset += (ulong)n;
+            rest = Skip(rest, n);
+        }
+    }
+
+    /// <summary>The buffers after their first <paramref name="n"/> bytes.</summary>
+    private static List<Memory<byte>> Skip(IReadOnlyList<Memory<byte>> buffers, long n)
+    {
+        var rest = new List<Memory<byte>>(buffers.Count);
+        foreach (var b in buffers)
+        {
+            if (n >= b.Length) n -= b.Length;
+            else
+            {
+                rest.Add(b[(int)n..]);
+                n = 0;
+            }
+        }
+        return rest;
+    }
+
     public void Write(ulong offset, ReadOnlySpan<byte> source) => RandomAccess.Write(Handle, source, (long)offset);
+
+    /// <summary>One pwritev from several buffers.</summary>
+    public void Write(ulong offset, IReadOnlyList<ReadOnlyMemory<byte>> sources) => RandomAccess.Write(Handle, sources, (long)offset);
 
     public void Flush() => RandomAccess.FlushToDisk(Handle);
 

@@ -20,6 +20,8 @@ public sealed class VirtioBlock : VirtioDevice
     private readonly DiskImage _disk;
     private readonly byte[] _id;
     private readonly byte[] _config;
+    private readonly List<Memory<byte>> _readSegments = [];
+    private readonly List<ReadOnlyMemory<byte>> _writeSegments = [];
     private long _reads, _writes, _flushes, _discards, _ioErrors, _bytesRead, _bytesWritten;
 
     /// <param name="id">The disk's serial (GET_ID, /sys/block/vdX/serial): at most 20 ASCII bytes.</param>
@@ -116,15 +118,10 @@ public sealed class VirtioBlock : VirtioDevice
     {
         uint length = writer.Remaining - 1;
         if (!InRange(sector, length)) return BlockStatus.IoError;
-        ulong offset = sector * DiskImage.SectorSize;
-        uint left = length;
-        while (left > 0)
-        {
-            var segment = writer.NextSegment((int)left);
-            _disk.Read(offset, segment);
-            offset += (ulong)segment.Length;
-            left -= (uint)segment.Length;
-        }
+        // Straight from the image into the guest's buffers, one preadv for the request.
+        _readSegments.Clear();
+        writer.TryTakeSegments(length, _readSegments);
+        _disk.Read(sector * DiskImage.SectorSize, _readSegments);
         Interlocked.Increment(ref _reads);
         Interlocked.Add(ref _bytesRead, length);
         return BlockStatus.Ok;
@@ -134,13 +131,9 @@ public sealed class VirtioBlock : VirtioDevice
     {
         uint length = reader.Remaining;
         if (_disk.ReadOnly || !InRange(sector, length)) return BlockStatus.IoError;
-        ulong offset = sector * DiskImage.SectorSize;
-        while (reader.Remaining > 0)
-        {
-            var segment = reader.NextSegment(int.MaxValue);
-            _disk.Write(offset, segment);
-            offset += (ulong)segment.Length;
-        }
+        _writeSegments.Clear();
+        reader.TryTakeSegments(length, _writeSegments);
+        _disk.Write(sector * DiskImage.SectorSize, _writeSegments);
         Interlocked.Increment(ref _writes);
         Interlocked.Add(ref _bytesWritten, length);
         return BlockStatus.Ok;
