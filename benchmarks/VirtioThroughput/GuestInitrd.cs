@@ -18,14 +18,17 @@ internal static class GuestInitrd
         $B tcp-sink 5002 net-host-to-guest
         """;
 
-    public static string Build(string baseInitrd, string ioBench, string output)
+    /// <param name="only">Keep only the tests whose line contains this (e.g. "seqread"); null keeps all.</param>
+    public static string Build(string baseInitrd, string ioBench, string output, string? only = null)
     {
+        string script = only is null ? Script
+            : string.Join('\n', Script.Split('\n').Where(l => !l.StartsWith("$B", StringComparison.Ordinal) || l.Contains(only, StringComparison.Ordinal)));
         using var file = File.Create(output);
         byte[] image = File.ReadAllBytes(baseInitrd);
         file.Write(image);
         file.Write(new byte[(4 - image.Length % 4) % 4]);   // the next archive starts 4-byte aligned
         var cpio = new CpioArchive(file);
-        cpio.AddFile("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(Script), mode: 0x1ED);
+        cpio.AddFile("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), mode: 0x1ED);
         cpio.AddFile("bin/io-bench", File.ReadAllBytes(ioBench), mode: 0x1ED);
         cpio.Finish();
         return output;

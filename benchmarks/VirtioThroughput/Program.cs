@@ -6,11 +6,12 @@ using Podvisor.EmulatedHost;
 // virtio-mmio), same kernel, guest program, disk image and tap, alternating in one run inside the same
 // (emulated) KVM host. Disk: a raw image through the host page cache (QEMU's default cache=writeback,
 // aio=threads); the guest uses O_DIRECT. Network: a tap in a namespace, the host end run by io-bench too.
-//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1]
+//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1] [--only seqread]
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
 string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
 int rounds = int.Parse(Arg("--rounds", "1"));
+string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
 const string Tap = "vbench0";
 
@@ -20,7 +21,7 @@ if (args.Contains("--inside"))
     string work = Directory.CreateTempSubdirectory("podvisor-virtio-bench-").FullName;
     string ioBench = Path.Combine(work, "io-bench");
     Run("gcc", "-static", "-O2", "-pthread", "-o", ioBench, Path.Combine(AppContext.BaseDirectory, "io-bench.c"));
-    string initrd = GuestInitrd.Build(baseInitrd, ioBench, Path.Combine(work, "initrd.gz"));
+    string initrd = GuestInitrd.Build(baseInitrd, ioBench, Path.Combine(work, "initrd.gz"), only);
     string disk = Path.Combine(work, "disk.img");
     Run("dd", "if=/dev/urandom", $"of={disk}", "bs=1M", "count=256", "status=none");
     string netns = $"vbench{Environment.ProcessId}";
@@ -62,7 +63,7 @@ using (var publish = Process.Start("dotnet", ["publish", Path.Combine(root, "src
 }
 var output = new MemoryStream();
 string self = typeof(GuestRun).Assembly.Location;
-string[] inside = ["dotnet", self, "--inside", "--podvisor", Path.Combine(aotDir, "podvisor"), "--kernel", kernel, "--initrd", baseInitrd, "--rounds", rounds.ToString()];
+string[] inside = ["dotnet", self, "--inside", "--podvisor", Path.Combine(aotDir, "podvisor"), "--kernel", kernel, "--initrd", baseInitrd, "--rounds", rounds.ToString(), .. (only is null ? Array.Empty<string>() : ["--only", only])];
 int rc;
 string where;
 if (!Podvisor.Kvm.KvmBackend.Detect().IsHardwareAssisted)
@@ -91,13 +92,14 @@ var rows = System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n')
     .ToList();
 double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
 Console.WriteLine($"virtio throughput measured in the guest ({Path.GetFileName(kernel)}, 1 vCPU, 256 MiB, 256 MiB raw disk, tap), {where}; median of {rounds}");
-Console.WriteLine($"{"test",-28} {"podvisor",12} {"qemu",12} {"ratio",7}");
+var vmms = rows.Select(r => r.Vmm).Distinct().ToList();
+Console.WriteLine($"{"test",-32}" + string.Concat(vmms.Select(v => $" {v,16}")) + $" {"podvisor/qemu",14}");
 foreach (string name in rows.Select(r => r.Name).Distinct())
 {
-    double p = Median(rows.Where(r => r.Vmm == "podvisor" && r.Name == name).Select(r => r.Iops ?? r.MBps));
-    double q = Median(rows.Where(r => r.Vmm == "qemu" && r.Name == name).Select(r => r.Iops ?? r.MBps));
     string unit = rows.First(r => r.Name == name).Iops is null ? "MB/s" : "IOPS";
-    Console.WriteLine($"{name + " (" + unit + ")",-28} {p,12:0.0} {q,12:0.0} {p / q,6:0.00}x");
+    var values = vmms.Select(v => Median(rows.Where(r => r.Vmm == v && r.Name == name).Select(r => r.Iops ?? r.MBps))).ToList();
+    double p = values[vmms.IndexOf("podvisor")], q = values[vmms.IndexOf("qemu")];
+    Console.WriteLine($"{name + " (" + unit + ")",-32}" + string.Concat(values.Select(v => $" {v,16:0.0}")) + $" {p / q,13:0.00}x");
 }
 return 0;
 

@@ -83,6 +83,15 @@ public abstract class VirtioDevice
     {
     }
 
+    /// <summary>The device's own state beyond its queues and configuration registers, for live migration
+    /// (empty when it has none). Called with the device quiesced (the VM paused, its I/O thread idle).</summary>
+    public virtual byte[] SaveDeviceState() => [];
+
+    /// <summary>Restores <see cref="SaveDeviceState"/>'s bytes into this (already re-activated) device.</summary>
+    public virtual void RestoreDeviceState(byte[] state)
+    {
+    }
+
     /// <summary>Handles everything available on queue <paramref name="index"/>.</summary>
     public abstract void ProcessQueue(int index);
 

@@ -132,17 +132,9 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
                 Interlocked.And(ref _interruptStatus, ~value);
                 return;
             case MmioRegisters.Status:
-                if (WriteStatus(value))
-                {
-                    // Drivers may offer buffers (and notify) before DRIVER_OK — Linux's balloon primes its
-                    // statistics queue that way — and the device must not use them before it: look now.
-                    for (int q = 0; q < Device.Queues.Count; q++)
-                    {
-                        if (!Device.Queues[q].Ready) continue;
-                        if (_queueNotified is { } wake) wake(q);
-                        else ProcessNotification(q);
-                    }
-                }
+                // Drivers may offer buffers (and notify) before DRIVER_OK — Linux's balloon primes its
+                // statistics queue that way — and the device must not use them before it: look now.
+                if (WriteStatus(value)) WakeReadyQueues();
                 return;
             case MmioRegisters.ShmSel: return;
             case MmioRegisters.QueueNum or MmioRegisters.QueueReady
@@ -226,6 +218,61 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
             Volatile.Write(ref _status, (uint)(requested | (current & DeviceStatus.DeviceNeedsReset)));
             return false;
         }
+    }
+
+    private void WakeReadyQueues()
+    {
+        for (int q = 0; q < Device.Queues.Count; q++)
+        {
+            if (!Device.Queues[q].Ready) continue;
+            if (_queueNotified is { } wake) wake(q);
+            else ProcessNotification(q);
+        }
+    }
+
+    /// <summary>The transport, its queues and the device's own state, for live migration. Take it with the VM
+    /// paused (no register writes) and the device's I/O thread idle.</summary>
+    public VirtioMmioState SaveState()
+    {
+        lock (_lock)
+        {
+            return new VirtioMmioState(Device.Type, Volatile.Read(ref _status), _driverFeatures, _deviceFeaturesSel, _driverFeaturesSel, _queueSel,
+                InterruptStatus, Volatile.Read(ref _configGeneration), [.. Device.Queues.Select(q => q.SaveState())],
+                Device.IsActive ? Device.SaveDeviceState() : []);
+        }
+    }
+
+    /// <summary>
+    /// Puts a saved device into this (fresh) one on the migration target: registers, queues, features, and a
+    /// running device re-activated with its own state. A pending interrupt is raised again and every ready
+    /// queue looked at, in case the guest queued work during the switch-over.
+    /// </summary>
+    public void RestoreState(VirtioMmioState state)
+    {
+        if (state.DeviceType != Device.Type || state.Queues.Count != Device.Queues.Count)
+            throw new ArgumentException($"saved {state.DeviceType} device with {state.Queues.Count} queues does not fit this {Device.Type} device with {Device.Queues.Count}");
+        if ((state.DriverFeatures & ~OfferedFeatures) != 0)
+            throw new ArgumentException($"the saved {state.DeviceType} device negotiated features 0x{state.DriverFeatures:x} this one does not offer (0x{OfferedFeatures:x})");
+        lock (_lock)
+        {
+            Device.Reset();
+            _driverFeatures = state.DriverFeatures;
+            _deviceFeaturesSel = state.DeviceFeaturesSelect;
+            _driverFeaturesSel = state.DriverFeaturesSelect;
+            _queueSel = state.QueueSelect;
+            Volatile.Write(ref _configGeneration, state.ConfigGeneration);
+            Volatile.Write(ref _interruptStatus, state.InterruptStatus);
+            for (int q = 0; q < state.Queues.Count; q++) Device.Queues[q].RestoreState(state.Queues[q], _memory);
+            Volatile.Write(ref _status, state.Status);
+            var status = (DeviceStatus)state.Status;
+            if (status.HasFlag(DeviceStatus.DriverOk) && !status.HasFlag(DeviceStatus.DeviceNeedsReset))
+            {
+                Device.Activate(_memory, this, _driverFeatures);
+                Device.RestoreDeviceState(state.Device);
+            }
+        }
+        if (state.InterruptStatus != 0) _line.Trigger();
+        if (Device.IsActive) WakeReadyQueues();
     }
 
     /// <summary>Runs the device on a notified queue (from its I/O thread), unless it is not running.</summary>

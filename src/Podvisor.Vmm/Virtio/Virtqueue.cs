@@ -196,7 +196,7 @@ public sealed class Virtqueue
     }
 
     public VirtqueueState SaveState() => new(Size, Ready, DescriptorTable.Value, AvailRing.Value, UsedRing.Value,
-        _nextAvail, _nextUsed, _signalledUsed, _signalledUsedValid);
+        _nextAvail, _nextUsed, _signalledUsed, _signalledUsedValid, EventIndex, IndirectDescriptors);
 
     /// <summary>Restores a saved queue over this VM's memory (the rings themselves travel with guest RAM).</summary>
     public void RestoreState(VirtqueueState state, IGuestMemory memory)
@@ -210,6 +210,8 @@ public sealed class Virtqueue
         _nextUsed = state.NextUsed;
         _signalledUsed = state.SignalledUsed;
         _signalledUsedValid = state.SignalledUsedValid;
+        EventIndex = state.EventIndex;
+        IndirectDescriptors = state.IndirectDescriptors;
         if (state.Ready && TryMakeReady(memory) is { } problem) throw new InvalidOperationException($"saved queue does not fit this VM: {problem}");
     }
 

@@ -3,4 +3,4 @@ namespace Podvisor.Vmm.Virtio;
 /// <summary>Everything about one split virtqueue that is not in guest memory: what live migration carries.</summary>
 public sealed record VirtqueueState(
     ushort Size, bool Ready, ulong DescriptorTable, ulong AvailRing, ulong UsedRing,
-    ushort NextAvail, ushort NextUsed, ushort SignalledUsed, bool SignalledUsedValid);
+    ushort NextAvail, ushort NextUsed, ushort SignalledUsed, bool SignalledUsedValid, bool EventIndex, bool IndirectDescriptors);

@@ -97,6 +97,21 @@ public sealed class VirtioBalloon : VirtioDevice
         _reportingQueue = VirtioFeatures.Has(AckedFeatures, BalloonFeatures.PageReporting) ? next : -1;
     }
 
+    public override byte[] SaveDeviceState() =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BalloonState(TargetPages, ActualPages, _heldStatsHead), VirtioStateJson.Default.BalloonState);
+
+    public override void RestoreDeviceState(byte[] state)
+    {
+        var saved = System.Text.Json.JsonSerializer.Deserialize(state, VirtioStateJson.Default.BalloonState)
+            ?? throw new ArgumentException("empty virtio-balloon state");
+        lock (_configLock)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(_config, saved.TargetPages);
+            BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(4), saved.ActualPages);
+        }
+        _heldStatsHead = saved.HeldStatisticsHead;
+    }
+
     protected override void OnReset()
     {
         _heldStatsHead = null;

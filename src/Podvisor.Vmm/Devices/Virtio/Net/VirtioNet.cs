@@ -70,6 +70,18 @@ public sealed class VirtioNet : VirtioDevice
 
     protected override void OnReset() => _rxPending = 0;
 
+    public override byte[] SaveDeviceState() =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new NetState(_rxFrame.AsSpan(0, _rxPending).ToArray()), VirtioStateJson.Default.NetState);
+
+    public override void RestoreDeviceState(byte[] state)
+    {
+        var saved = System.Text.Json.JsonSerializer.Deserialize(state, VirtioStateJson.Default.NetState)
+            ?? throw new ArgumentException("empty virtio-net state");
+        if (saved.PendingFrame.Length > MaxFrame) throw new ArgumentException($"saved frame of {saved.PendingFrame.Length} bytes is larger than a frame can be");
+        saved.PendingFrame.CopyTo(_rxFrame, 0);
+        _rxPending = saved.PendingFrame.Length;
+    }
+
     public override void ProcessQueue(int index)
     {
         if (index == TxQueue) Transmit();

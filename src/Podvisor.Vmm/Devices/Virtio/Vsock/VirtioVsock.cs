@@ -90,6 +90,24 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
         _control.Clear();
     }
 
+    /// <summary>
+    /// On a migration target the host's sockets did not come along: tell the guest its transport was reset
+    /// (VIRTIO_VSOCK_EVENT_TRANSPORT_RESET), so it drops every stream and its programs reconnect.
+    /// </summary>
+    public override void RestoreDeviceState(byte[] state)
+    {
+        var events = Queues[EventQueue];
+        if (!events.Ready || !events.TryPop(out var chain)) return;
+        var writer = chain.Writer(Memory);
+        if (!writer.TryWrite(0u))            // event id 0: transport reset
+        {
+            events.Refuse(chain, ChainError.BadRequest);
+            return;
+        }
+        events.AddUsed(chain.HeadIndex, writer.Written);
+        SignalUsed(events);
+    }
+
     public override void ProcessQueue(int index)
     {
         if (index == TxQueue) Transmit();
