@@ -73,6 +73,23 @@ public sealed class RunInputTests : IDisposable
     }
 
     [Fact]
+    public void DryRunOfTheDiskExampleShowsItsDevices()
+    {
+        // A copy of the example beside the guest files' relative path, so the DiskOrCreate image lands in the test's folder.
+        string examples = Path.Combine(_work, "a", "b");
+        Directory.CreateDirectory(examples);
+        string manifest = Path.Combine(examples, "vm-disks.yaml");
+        File.WriteAllText(manifest, File.ReadAllText(Path.Combine(Podvisor.RepositoryRoot, "examples", "vm-disks.yaml"))
+            .Replace("../../shared/guest/", Path.GetDirectoryName(Kernel) + "/"));
+        var result = Podvisor.Run(["run", manifest, "--dry-run"], _tmp);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($"disk:    /dev/vda {Path.Combine(examples, "microvm-data.img")} id=data-disk", result.Stdout);
+        Assert.Contains("scratch.img", result.Stdout);
+        Assert.Contains("rng:     virtio-rng", result.Stdout);
+        Assert.Equal(64 << 20, new FileInfo(Path.Combine(examples, "microvm-data.img")).Length);
+    }
+
+    [Fact]
     public void DryRunUsesKernelArgsAndTopology()
     {
         string path = Manifest(GoodDomain.Replace("KERNEL", Kernel) + "\n        cpu: {sockets: 1, cores: 2, threads: 1}");

@@ -231,6 +231,7 @@ public sealed class VirtioGuestTests : IDisposable
             vm.Stop(StopReason.HostRequest, "test done");
         });
         var balloon = vm.Balloon!;
+        TestContext.Current.TestOutputHelper?.WriteLine($"inflating {target * 4 / 1024} MiB: resident guest memory {before / MiB} MiB -> {after / MiB} MiB");
         Assert.True(balloon.ActualPages == target, $"the guest put {balloon.ActualPages} of {target} pages in the balloon\n{console.Text}");
         Assert.Equal((long)target, balloon.InflatedPages);
         // Almost every free guest page was touched, so most balloon pages were resident: RSS must fall by at
@@ -258,6 +259,7 @@ public sealed class VirtioGuestTests : IDisposable
             while (filled - Math.Min(filled, later) < 64 * MiB && DateTime.UtcNow < deadline);
             vm.Stop(StopReason.HostRequest, "test done");
         });
+        TestContext.Current.TestOutputHelper?.WriteLine($"free page reporting: resident guest memory {filled / MiB} MiB -> {later / MiB} MiB, {(ulong)vm.Balloon!.ReportedBytes / MiB} MiB reported");
         Assert.True(filled - Math.Min(filled, later) >= 64 * MiB, $"resident guest memory {filled / MiB} MiB → {later / MiB} MiB; reported {(ulong)vm.Balloon!.ReportedBytes / MiB} MiB\n{console.Text}");
         Assert.True(vm.Balloon!.ReportedBytes >= 64 * (long)MiB);
     }
