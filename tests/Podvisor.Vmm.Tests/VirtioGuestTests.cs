@@ -5,6 +5,7 @@ using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Machine;
+using Podvisor.Vmm.Virtio;
 
 namespace Podvisor.Vmm.Tests;
 
@@ -345,6 +346,35 @@ public sealed class VirtioGuestTests : IDisposable
         Assert.True(console.Value("VSOCK-REPLY=") == "host-got-300000-pattern-ok", log);
         Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
         Assert.Equal(0, vm.Vsock!.RefusedChains);
+    }
+
+    [Fact]
+    public void APausedVmsDevicesStandStillAndTheirStateCanBeSaved()
+    {
+        const string script = """
+            echo GUEST-READING
+            i=0; while [ $i -lt 200 ]; do dd if=/dev/hwrng of=/dev/null bs=64 count=1 2>/dev/null; i=$((i+1)); done
+            echo GUEST-DONE
+            """;
+        IReadOnlyList<VirtioMmioState>? states = null;
+        long servedWhilePaused = -1;
+        var (stopped, console, vm) = Boot(script, new MachineConfig { KernelPath = "", Rng = true, Disks = [new DiskConfig(Image("paused.img", _ => 1))] },
+            whileRunning: (vm, console) =>
+            {
+                Assert.True(console.WaitFor("GUEST-READING", BootTimeout), console.Text);
+                vm.Pause();
+                var rng = (VirtioRng)vm.VirtioDevices[1].Device;
+                long before = rng.BytesServed;
+                Thread.Sleep(500);
+                servedWhilePaused = rng.BytesServed - before;
+                states = vm.SaveDeviceStates();
+                vm.Resume();
+            });
+        Assert.Equal(0, servedWhilePaused);
+        Assert.Equal([VirtioDeviceType.Block, VirtioDeviceType.Rng], states!.Select(s => s.DeviceType));
+        Assert.All(states!, s => Assert.True(((DeviceStatus)s.Status).HasFlag(DeviceStatus.DriverOk)));
+        Assert.True(console.Text.Contains("GUEST-DONE", StringComparison.Ordinal), console.Text);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 
     [Fact]

@@ -20,6 +20,9 @@ public sealed class VirtioDeviceHost : IDisposable
     private readonly Thread _thread;
     private readonly Action<Exception> _failed;
     private readonly IDisposable? _backend;
+    private readonly Lock _work = new();
+    private readonly ManualResetEventSlim _running = new(true);
+    private int _disposed;
 
     /// <param name="failed">Called (on the I/O thread) if the device fails: the VM should stop with the reason.</param>
     /// <param name="backend">Released with the device (its disk image, its tap).</param>
@@ -64,18 +67,10 @@ public sealed class VirtioDeviceHost : IDisposable
             while (true)
             {
                 int n = _epoll.Wait(ready);
-                for (int i = 0; i < n; i++)
+                _running.Wait();            // paused: what woke us is handled after Resume
+                lock (_work)
                 {
-                    if (ready[i] == StopToken) return;
-                    if (ready[i] >= BackendToken)
-                    {
-                        int backend = (int)(ready[i] - BackendToken);
-                        Transport.RunExclusive(d => d.OnBackendReady(backend));
-                        continue;
-                    }
-                    int queue = (int)ready[i];
-                    _queueEvents[queue].Read();
-                    Transport.ProcessNotification(queue);
+                    if (!Handle(ready[..n])) return;
                 }
             }
         }
@@ -85,8 +80,46 @@ public sealed class VirtioDeviceHost : IDisposable
         }
     }
 
+    /// <summary>Does the work the ready tokens ask for; false when told to stop.</summary>
+    private bool Handle(ReadOnlySpan<ulong> ready)
+    {
+        foreach (ulong token in ready)
+        {
+            if (token == StopToken) return false;
+            if (token >= BackendToken)
+            {
+                int backend = (int)(token - BackendToken);
+                Transport.RunExclusive(d => d.OnBackendReady(backend));
+                continue;
+            }
+            _queueEvents[(int)token].Read();
+            Transport.ProcessNotification((int)token);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Stops the device's work: returns once nothing is in progress, and nothing starts until
+    /// <see cref="Resume"/> (guest notifications and backend events wait). With the VM's vCPUs paused too,
+    /// the device's state is still and can be saved.
+    /// </summary>
+    public void Pause()
+    {
+        _running.Reset();
+        lock (_work)
+        {
+            // Entered once any batch in progress has finished; the thread parks before its next one.
+        }
+    }
+
+    public void Resume() => _running.Set();
+
+    public bool IsPaused => !_running.IsSet;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _running.Set();             // a paused thread must see the stop
         _stop.Write();
         if (_thread.IsAlive) _thread.Join();
         ulong notify = MmioLayout.BaseOf(Slot) + MmioRegisters.QueueNotify;
@@ -99,6 +132,7 @@ public sealed class VirtioDeviceHost : IDisposable
         foreach (var e in _queueEvents) e.Dispose();
         _interrupt.Dispose();
         _stop.Dispose();
+        _running.Dispose();
         _backend?.Dispose();
     }
 

@@ -334,6 +334,8 @@ public sealed class VirtualMachine : IDisposable
         }
         foreach (var vcpu in _vcpus) vcpu.Kick();
         parked.Wait();
+        // Then the devices: with nothing running, their state stands still (what a migration saves).
+        foreach (var device in _virtio) device.Pause();
     }
 
     public void Resume()
@@ -341,8 +343,19 @@ public sealed class VirtualMachine : IDisposable
         lock (_stateLock)
         {
             Transition(VmState.Paused, VmState.Running);
+            foreach (var device in _virtio) device.Resume();
             _resumeGate.Set();
         }
+    }
+
+    /// <summary>Every virtio device's state, in slot order (the VM must be paused: vCPUs and devices still).</summary>
+    public IReadOnlyList<VirtioMmioState> SaveDeviceStates()
+    {
+        lock (_stateLock)
+        {
+            if (_state != VmState.Paused) throw new InvalidOperationException($"device state is saved from a paused VM, not a {_state} one");
+        }
+        return [.. _virtio.Select(d => d.Transport.SaveState())];
     }
 
     /// <summary>Stops the VM (first reason wins). Safe from any thread, including a vCPU's.</summary>
