@@ -9,7 +9,7 @@ namespace Podvisor.Kvm;
 public sealed unsafe class Epoll : IDisposable
 {
     private readonly KvmFileDescriptor _handle;
-    private readonly Dictionary<System.Runtime.InteropServices.SafeHandle, SafeHandleReference> _registered = [];
+    private readonly Dictionary<System.Runtime.InteropServices.SafeHandle, HandleLease> _registered = [];
 
     public Epoll()
     {
@@ -23,7 +23,7 @@ public sealed unsafe class Epoll : IDisposable
     /// waiting (a guest with no receive buffers) without the thread spinning on it.</param>
     public void Add(System.Runtime.InteropServices.SafeHandle handle, ulong token, bool writable = false, bool edgeTriggered = false)
     {
-        var reference = new SafeHandleReference(handle);
+        var reference = new HandleLease(handle);
         var ev = new epoll_event { events = LibC.EPOLLIN | (writable ? LibC.EPOLLOUT : 0) | (edgeTriggered ? LibC.EPOLLET : 0) };
         ev.data.u64 = token;
         // SAFETY: ev is a local the kernel copies; both descriptors are held open by references.
@@ -73,27 +73,5 @@ public sealed unsafe class Epoll : IDisposable
         _handle.Dispose();
         foreach (var reference in _registered.Values) reference.Dispose();
         _registered.Clear();
-    }
-
-    /// <summary>Keeps a registered descriptor from being closed (and its number reused) while epoll watches it.</summary>
-    private sealed class SafeHandleReference : IDisposable
-    {
-        private readonly System.Runtime.InteropServices.SafeHandle _handle;
-        private bool _added;
-
-        public SafeHandleReference(System.Runtime.InteropServices.SafeHandle handle)
-        {
-            _handle = handle;
-            handle.DangerousAddRef(ref _added);
-            Fd = (int)handle.DangerousGetHandle();
-        }
-
-        public int Fd { get; }
-
-        public void Dispose()
-        {
-            if (_added) _handle.DangerousRelease();
-            _added = false;
-        }
     }
 }

@@ -27,7 +27,7 @@ public static unsafe class HostFiles
     public static bool IsBlockDevice(SafeFileHandle file)
     {
         stat info;
-        using var lease = new Lease(file);
+        using var lease = new HandleLease(file);
         // SAFETY: info is a local the call fills.
         if (LibC.fstat(lease.Fd, &info) != 0) throw new KvmException("fstat", LibC.errno);
         return LibC.S_ISBLK(info.st_mode);
@@ -38,7 +38,7 @@ public static unsafe class HostFiles
     {
         if (!IsBlockDevice(file)) return (ulong)RandomAccess.GetLength(file);
         ulong size = 0;
-        using var lease = new Lease(file);
+        using var lease = new HandleLease(file);
         // SAFETY: BLKGETSIZE64 writes one u64 into the local.
         if (LibC.ioctl(lease.Fd, unchecked((int)BlkGetSize64), &size) != 0) throw new KvmException("BLKGETSIZE64", LibC.errno);
         return size;
@@ -54,35 +54,13 @@ public static unsafe class HostFiles
         if (IsBlockDevice(file))
         {
             ulong* range = stackalloc ulong[2] { offset, length };
-            using var device = new Lease(file);
+            using var device = new HandleLease(file);
             // SAFETY: BLKDISCARD reads two u64s (start, length) from range.
             if (LibC.ioctl(device.Fd, unchecked((int)BlkDiscard), range) != 0) throw new KvmException("BLKDISCARD", LibC.errno);
             return;
         }
         int mode = LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE;
-        using var lease = new Lease(file);
+        using var lease = new HandleLease(file);
         if (LibC.fallocate(lease.Fd, mode, (long)offset, (long)length) != 0) throw new KvmException("fallocate(PUNCH_HOLE)", LibC.errno);
-    }
-
-    /// <summary>Holds a file open (so its number cannot be reused) for the length of a raw call.</summary>
-    private ref struct Lease
-    {
-        private readonly SafeFileHandle _file;
-        private bool _added;
-
-        public Lease(SafeFileHandle file)
-        {
-            _file = file;
-            file.DangerousAddRef(ref _added);
-            Fd = (int)file.DangerousGetHandle();
-        }
-
-        public int Fd { get; }
-
-        public void Dispose()
-        {
-            if (_added) _file.DangerousRelease();
-            _added = false;
-        }
     }
 }
