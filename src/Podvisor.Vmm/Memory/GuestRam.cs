@@ -65,23 +65,22 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     public void AddWritableSegments(GuestAddress address, int length, List<Memory<byte>> segments)
     {
         GetSpan(address, length);          // bounds check, and the pages count as written
-        ulong offset = HostOffset(address, length);
-        while (length > 0)
-        {
-            int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
-            segments.Add(_host.GetMemory(offset, n));
-            offset += (ulong)n;
-            length -= n;
-        }
+        foreach (var window in HostWindows(address, length)) segments.Add(window);
     }
 
     public void AddReadableSegments(GuestAddress address, int length, List<ReadOnlyMemory<byte>> segments)
+    {
+        foreach (var window in HostWindows(address, length)) segments.Add(window);
+    }
+
+    /// <summary>[address, +length) of guest RAM as host memory, split where the host mapping's windows end.</summary>
+    private IEnumerable<Memory<byte>> HostWindows(GuestAddress address, int length)
     {
         ulong offset = HostOffset(address, length);
         while (length > 0)
         {
             int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
-            segments.Add(_host.GetMemory(offset, n));
+            yield return _host.GetMemory(offset, n);
             offset += (ulong)n;
             length -= n;
         }

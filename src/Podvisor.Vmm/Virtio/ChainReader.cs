@@ -33,17 +33,6 @@ public struct ChainReader(IGuestMemory memory, DescriptorChain chain)
         return TryRead(MemoryMarshal.AsBytes(new Span<T>(ref value)));
     }
 
-    /// <summary>The next run of readable bytes, at most <paramref name="max"/>, as guest memory (zero-copy).</summary>
-    public ReadOnlySpan<byte> NextSegment(int max)
-    {
-        if (Remaining == 0 || max <= 0) return [];
-        var b = chain.Buffers[_buffer];
-        int n = (int)Math.Min((uint)max, b.Length - _offset);
-        var span = memory.GetReadOnlySpan(b.Address.Add(_offset), n);
-        Advance((uint)n);
-        return span;
-    }
-
     /// <summary>Takes the next <paramref name="count"/> readable bytes as zero-copy segments.</summary>
     public bool TryTakeSegments(uint count, List<ReadOnlyMemory<byte>> segments)
     {

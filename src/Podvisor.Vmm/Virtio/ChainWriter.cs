@@ -55,14 +55,8 @@ public struct ChainWriter
         var b = _chain.Buffers[_buffer];
         int n = (int)Math.Min((uint)max, b.Length - _offset);
         var span = _memory.GetSpan(b.Address.Add(_offset), n);
-        _offset += (uint)n;
-        Remaining -= (uint)n;
+        Advance((uint)n);
         Written += (uint)n;
-        if (_offset == b.Length)
-        {
-            _buffer++;
-            _offset = 0;
-        }
         return span;
     }
 
@@ -75,15 +69,9 @@ public struct ChainWriter
             var b = _chain.Buffers[_buffer];
             uint n = Math.Min(count, b.Length - _offset);
             _memory.AddWritableSegments(b.Address.Add(_offset), (int)n, segments);
-            _offset += n;
-            Remaining -= n;
+            Advance(n);
             Written += n;
             count -= n;
-            if (_offset == b.Length)
-            {
-                _buffer++;
-                _offset = 0;
-            }
         }
         return true;
     }
@@ -96,15 +84,21 @@ public struct ChainWriter
         {
             var b = _chain.Buffers[_buffer];
             uint n = Math.Min(count, b.Length - _offset);
-            _offset += n;
-            Remaining -= n;
+            Advance(n);
             count -= n;
-            if (_offset == b.Length)
-            {
-                _buffer++;
-                _offset = 0;
-            }
         }
         return true;
+    }
+
+    /// <summary>Moves the cursor <paramref name="n"/> bytes on within the current buffer (to the next at its end).</summary>
+    private void Advance(uint n)
+    {
+        _offset += n;
+        Remaining -= n;
+        if (_offset == _chain.Buffers[_buffer].Length)
+        {
+            _buffer++;
+            _offset = 0;
+        }
     }
 }

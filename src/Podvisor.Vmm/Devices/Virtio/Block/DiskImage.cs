@@ -66,22 +66,6 @@ public sealed class DiskImage : IDisposable
         }
     }
 
-    /// <summary>Reads exactly destination.Length bytes at <paramref name="offset"/> (zeroes past the end of a short file).</summary>
-    public void Read(ulong offset, Span<byte> destination)
-    {
-        while (!destination.IsEmpty)
-        {
-            int n = RandomAccess.Read(Handle, destination, (long)offset);
-            if (n == 0)
-            {
-                destination.Clear();
-                return;
-            }
-            destination = destination[n..];
-            offset += (ulong)n;
-        }
-    }
-
     /// <summary>preadv into several buffers, repeated for what a short read left (zeroes past the end of a short file).</summary>
     public void Read(ulong offset, IReadOnlyList<Memory<byte>> destinations)
     {
@@ -118,8 +102,6 @@ public sealed class DiskImage : IDisposable
         }
         return rest;
     }
-
-    public void Write(ulong offset, ReadOnlySpan<byte> source) => RandomAccess.Write(Handle, source, (long)offset);
 
     /// <summary>One pwritev from several buffers.</summary>
     public void Write(ulong offset, IReadOnlyList<ReadOnlyMemory<byte>> sources) => RandomAccess.Write(Handle, sources, (long)offset);
