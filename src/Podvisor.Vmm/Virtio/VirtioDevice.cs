@@ -103,6 +103,21 @@ public abstract class VirtioDevice
     {
     }
 
+    /// <summary>
+    /// Hands every chain available on <paramref name="queue"/> to <paramref name="serve"/> (which answers each:
+    /// used, or refused), then interrupts the driver if the used entries call for it.
+    /// </summary>
+    protected void ServeAvailable(Virtqueue queue, Action<Virtqueue, DescriptorChain> serve)
+    {
+        bool used = false;
+        while (queue.TryPop(out var chain))
+        {
+            used = true;
+            serve(queue, chain);
+        }
+        if (used) SignalUsed(queue);
+    }
+
     /// <summary>Interrupts the driver if the queue's used entries call for it.</summary>
     protected void SignalUsed(Virtqueue queue)
     {

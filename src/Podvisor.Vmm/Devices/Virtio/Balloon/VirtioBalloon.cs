@@ -137,44 +137,40 @@ public sealed class VirtioBalloon : VirtioDevice
         SignalUsed(queue);
     }
 
-    private void ProcessPageNumbers(int index, bool inflate)
+    private void ProcessPageNumbers(int index, bool inflate) =>
+        ServeAvailable(Queues[index], (queue, chain) => TakePageNumbers(queue, chain, inflate));
+
+    private void TakePageNumbers(Virtqueue queue, DescriptorChain chain, bool inflate)
     {
-        var queue = Queues[index];
-        bool used = false;
-        Span<byte> pfn = stackalloc byte[4];
-        while (queue.TryPop(out var chain))
+        if (chain.ReadableLength % 4 != 0 || chain.ReadableLength / 4 > MaxPfnsPerChain || chain.WritableLength != 0)
         {
-            used = true;
-            if (chain.ReadableLength % 4 != 0 || chain.ReadableLength / 4 > MaxPfnsPerChain || chain.WritableLength != 0)
+            queue.Refuse(chain, ChainError.BadRequest);
+            return;
+        }
+        Span<byte> pfn = stackalloc byte[4];
+        var reader = chain.Reader(Memory);
+        int count = (int)(chain.ReadableLength / 4);
+        for (int i = 0; i < count; i++)
+        {
+            reader.TryRead(pfn);
+            var page = new GuestAddress((ulong)BinaryPrimitives.ReadUInt32LittleEndian(pfn) << PageShift);
+            if (!inflate)
             {
-                queue.Refuse(chain, ChainError.BadRequest);
+                Interlocked.Increment(ref _deflatedPages);
                 continue;
             }
-            var reader = chain.Reader(Memory);
-            int count = (int)(chain.ReadableLength / 4);
-            for (int i = 0; i < count; i++)
+            try
             {
-                reader.TryRead(pfn);
-                var page = new GuestAddress((ulong)BinaryPrimitives.ReadUInt32LittleEndian(pfn) << PageShift);
-                if (!inflate)
-                {
-                    Interlocked.Increment(ref _deflatedPages);
-                    continue;
-                }
-                try
-                {
-                    if (Memory.Discard(page, PageSize)) Interlocked.Increment(ref _inflatedPages);
-                    else Interlocked.Increment(ref _notReturnedPages);
-                }
-                catch (GuestMemoryException)
-                {
-                    // A page number outside RAM: nothing to give back; the chain is still answered.
-                    queue.Errors.Count(ChainError.BufferOutOfRange);
-                }
+                if (Memory.Discard(page, PageSize)) Interlocked.Increment(ref _inflatedPages);
+                else Interlocked.Increment(ref _notReturnedPages);
             }
-            queue.AddUsed(chain.HeadIndex, 0);
+            catch (GuestMemoryException)
+            {
+                // A page number outside RAM: nothing to give back; the chain is still answered.
+                queue.Errors.Count(ChainError.BufferOutOfRange);
+            }
         }
-        if (used) SignalUsed(queue);
+        queue.AddUsed(chain.HeadIndex, 0);
     }
 
     private void ProcessStatistics()
@@ -202,28 +198,23 @@ public sealed class VirtioBalloon : VirtioDevice
         }
     }
 
-    private void ProcessReports()
+    private void ProcessReports() => ServeAvailable(Queues[_reportingQueue], TakeReport);
+
+    /// <summary>Each buffer is a run of free guest pages (device-writable, per the spec; nothing is written).</summary>
+    private void TakeReport(Virtqueue queue, DescriptorChain chain)
     {
-        var queue = Queues[_reportingQueue];
-        bool used = false;
-        while (queue.TryPop(out var chain))
+        foreach (var buffer in chain.Buffers)
         {
-            used = true;
-            // Each buffer is a run of free guest pages (device-writable, per the spec; nothing is written).
-            foreach (var buffer in chain.Buffers)
+            try
             {
-                try
-                {
-                    if (Memory.Discard(buffer.Address, buffer.Length)) Interlocked.Add(ref _reportedBytes, buffer.Length);
-                    else Interlocked.Add(ref _notReturnedPages, buffer.Length / (long)PageSize);
-                }
-                catch (GuestMemoryException)
-                {
-                    queue.Errors.Count(ChainError.BadRequest);    // not page aligned
-                }
+                if (Memory.Discard(buffer.Address, buffer.Length)) Interlocked.Add(ref _reportedBytes, buffer.Length);
+                else Interlocked.Add(ref _notReturnedPages, buffer.Length / (long)PageSize);
             }
-            queue.AddUsed(chain.HeadIndex, chain.WritableLength);
+            catch (GuestMemoryException)
+            {
+                queue.Errors.Count(ChainError.BadRequest);    // not page aligned
+            }
         }
-        if (used) SignalUsed(queue);
+        queue.AddUsed(chain.HeadIndex, chain.WritableLength);
     }
 }

@@ -64,17 +64,7 @@ public sealed class VirtioBlock : VirtioDevice
         return c;
     }
 
-    public override void ProcessQueue(int index)
-    {
-        var queue = Queues[index];
-        bool used = false;
-        while (queue.TryPop(out var chain))
-        {
-            used = true;
-            Handle(queue, chain);
-        }
-        if (used) SignalUsed(queue);
-    }
+    public override void ProcessQueue(int index) => ServeAvailable(Queues[index], Handle);
 
     private void Handle(Virtqueue queue, DescriptorChain chain)
     {

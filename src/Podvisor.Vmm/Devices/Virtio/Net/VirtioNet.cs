@@ -90,31 +90,26 @@ public sealed class VirtioNet : VirtioDevice
 
     public override void OnBackendReady(int index) => Receive();
 
-    private void Transmit()
+    private void Transmit() => ServeAvailable(Queues[TxQueue], Send);
+
+    private void Send(Virtqueue queue, DescriptorChain chain)
     {
-        var queue = Queues[TxQueue];
-        bool used = false;
-        while (queue.TryPop(out var chain))
+        uint length = chain.ReadableLength;
+        if (length <= HeaderSize || length > MaxFrame)
         {
-            used = true;
-            uint length = chain.ReadableLength;
-            if (length <= HeaderSize || length > MaxFrame)
-            {
-                queue.Refuse(chain, ChainError.BadRequest);
-                Interlocked.Increment(ref _txDropped);
-                continue;
-            }
-            var reader = chain.Reader(Memory);
-            reader.TryRead(_txFrame.AsSpan(0, (int)length));
-            if (_backend.Write(_txFrame.AsSpan(0, (int)length)))
-            {
-                Interlocked.Increment(ref _txFrames);
-                Interlocked.Add(ref _txBytes, length - HeaderSize);
-            }
-            else Interlocked.Increment(ref _txDropped);
-            queue.AddUsed(chain.HeadIndex, 0);
+            queue.Refuse(chain, ChainError.BadRequest);
+            Interlocked.Increment(ref _txDropped);
+            return;
         }
-        if (used) SignalUsed(queue);
+        var reader = chain.Reader(Memory);
+        reader.TryRead(_txFrame.AsSpan(0, (int)length));
+        if (_backend.Write(_txFrame.AsSpan(0, (int)length)))
+        {
+            Interlocked.Increment(ref _txFrames);
+            Interlocked.Add(ref _txBytes, length - HeaderSize);
+        }
+        else Interlocked.Increment(ref _txDropped);
+        queue.AddUsed(chain.HeadIndex, 0);
     }
 
     /// <summary>Moves frames from the backend into the guest until either runs out.</summary>
@@ -160,7 +155,7 @@ public sealed class VirtioNet : VirtioDevice
             _rxChains.Add(chain);
             if (chain.WritableLength == 0)
             {
-                Queues[RxQueue].Errors.Count(ChainError.BadRequest);
+                queue.Errors.Count(ChainError.BadRequest);
                 return Drop(queue);
             }
             room += chain.WritableLength;

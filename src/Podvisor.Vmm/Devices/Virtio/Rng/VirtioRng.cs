@@ -26,29 +26,24 @@ public sealed class VirtioRng() : VirtioDevice(QueueSize)
     /// <summary>Random bytes handed to the guest.</summary>
     public long BytesServed => Interlocked.Read(ref _bytes);
 
-    public override void ProcessQueue(int index)
+    public override void ProcessQueue(int index) => ServeAvailable(Queues[index], Fill);
+
+    private void Fill(Virtqueue queue, DescriptorChain chain)
     {
-        var queue = Queues[index];
-        bool used = false;
-        while (queue.TryPop(out var chain))
+        if (chain.WritableLength == 0)
         {
-            used = true;
-            if (chain.WritableLength == 0)
-            {
-                queue.Refuse(chain, ChainError.BadRequest);
-                continue;
-            }
-            var writer = chain.Writer(Memory);
-            uint budget = Math.Min(chain.WritableLength, MaxBytesPerRequest);
-            while (budget > 0)
-            {
-                var segment = writer.NextSegment((int)budget);
-                RandomNumberGenerator.Fill(segment);
-                budget -= (uint)segment.Length;
-            }
-            Interlocked.Add(ref _bytes, writer.Written);
-            queue.AddUsed(chain.HeadIndex, writer.Written);
+            queue.Refuse(chain, ChainError.BadRequest);
+            return;
         }
-        if (used) SignalUsed(queue);
+        var writer = chain.Writer(Memory);
+        uint budget = Math.Min(chain.WritableLength, MaxBytesPerRequest);
+        while (budget > 0)
+        {
+            var segment = writer.NextSegment((int)budget);
+            RandomNumberGenerator.Fill(segment);
+            budget -= (uint)segment.Length;
+        }
+        Interlocked.Add(ref _bytes, writer.Written);
+        queue.AddUsed(chain.HeadIndex, writer.Written);
     }
 }

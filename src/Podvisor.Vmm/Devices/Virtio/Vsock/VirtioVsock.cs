@@ -225,25 +225,21 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
     private VsockHeader ResetFor(in VsockHeader h) =>
         new(HostCid, GuestCid, h.DstPort, h.SrcPort, 0, VsockHeader.TypeStream, VsockHeader.OpRst, 0, 0, 0);
 
-    private void Transmit()
+    private void Transmit() => ServeAvailable(Queues[TxQueue], Receive);
+
+    /// <summary>One packet the guest sent.</summary>
+    private void Receive(Virtqueue queue, DescriptorChain chain)
     {
-        var queue = Queues[TxQueue];
-        bool used = false;
-        while (queue.TryPop(out var chain))
+        var reader = chain.Reader(Memory);
+        if (!reader.TryRead(out VsockHeader h) || h.Len > reader.Remaining || h.Len > MaxPacket)
         {
-            used = true;
-            var reader = chain.Reader(Memory);
-            if (!reader.TryRead(out VsockHeader h) || h.Len > reader.Remaining || h.Len > MaxPacket)
-            {
-                queue.Refuse(chain, ChainError.BadRequest);
-                continue;
-            }
-            var payload = _packet.AsSpan(0, (int)h.Len);
-            reader.TryRead(payload);
-            queue.AddUsed(chain.HeadIndex, 0);
-            HandleGuestPacket(h, payload);
+            queue.Refuse(chain, ChainError.BadRequest);
+            return;
         }
-        if (used) SignalUsed(queue);
+        var payload = _packet.AsSpan(0, (int)h.Len);
+        reader.TryRead(payload);
+        queue.AddUsed(chain.HeadIndex, 0);
+        HandleGuestPacket(h, payload);
     }
 
     private void HandleGuestPacket(in VsockHeader h, ReadOnlySpan<byte> payload)
