@@ -88,8 +88,7 @@ public sealed class VirtioDeviceHost : IDisposable
             if (token == StopToken) return false;
             if (token >= BackendToken)
             {
-                int backend = (int)(token - BackendToken);
-                Transport.RunExclusive(d => d.OnBackendReady(backend));
+                Transport.ProcessBackend((int)(token - BackendToken));
                 continue;
             }
             _queueEvents[(int)token].Read();

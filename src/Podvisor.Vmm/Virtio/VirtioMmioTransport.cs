@@ -285,7 +285,16 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
         }
     }
 
-    /// <summary>Runs the device's own work (a backend became readable) under the same lock as queue work.</summary>
+    /// <summary>Runs the device on a ready backend descriptor (from its I/O thread), unless it is not running.</summary>
+    public void ProcessBackend(int index)
+    {
+        lock (_lock)
+        {
+            if (Device.IsActive) Device.OnBackendReady(index);
+        }
+    }
+
+    /// <summary>Runs host-side work on the device (e.g. asking the balloon for statistics) under the same lock as queue work.</summary>
     public void RunExclusive(Action<VirtioDevice> work)
     {
         lock (_lock)

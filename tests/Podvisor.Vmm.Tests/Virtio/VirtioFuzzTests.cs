@@ -102,7 +102,7 @@ public sealed class VirtioFuzzTests : IDisposable
             }
             transport.ProcessNotification(1);
             transport.ProcessNotification(0);
-            transport.RunExclusive(d => d.OnBackendReady(0));
+            transport.ProcessBackend(0);
             foreach (var driver in new[] { rx, tx })
                 foreach (var (head, _) in driver.TakeUsed()) Assert.InRange(head, 0, QueueSize - 1);
             if (random.Next(20) == 0) Probe();
@@ -143,7 +143,7 @@ public sealed class VirtioFuzzTests : IDisposable
             }
             for (int n = random.Next(4); n > 0; n--) backend.Incoming.Enqueue(new byte[random.Next(1, VirtioNet.MaxFrame + 1)]);
             transport.ProcessNotification(random.Next(2));
-            transport.RunExclusive(d => d.OnBackendReady(0));
+            transport.ProcessBackend(0);
             foreach (var driver in new[] { rx, tx })
             {
                 foreach (var (head, _) in driver.TakeUsed())

@@ -118,7 +118,7 @@ public sealed class VirtioStateTests : IDisposable
         source.DriverOk();
         var frame = FakeNetBackend.Frame(3000, 5);
         sourceBackend.Incoming.Enqueue(frame);
-        source.RunExclusive(d => d.OnBackendReady(0));     // no receive buffers yet: the frame waits
+        source.ProcessBackend(0);     // no receive buffers yet: the frame waits
 
         using var targetBackend = new FakeNetBackend();
         var target = new VirtioMmioTransport(new VirtioNet(targetBackend, MacAddress.Random()), _ram, new CountingInterrupt());

@@ -77,7 +77,7 @@ public sealed class VirtioVsockTests : IDisposable
         _transport.Notify(VirtioVsock.TxQueue);
     }
 
-    private void Poll() => _transport.RunExclusive(d => d.OnBackendReady(0));
+    private void Poll() => _transport.ProcessBackend(0);
 
     private static string ReadLine(Socket socket)
     {

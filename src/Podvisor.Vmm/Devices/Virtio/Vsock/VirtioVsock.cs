@@ -323,8 +323,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
             int sent = c.Socket.Send(data, SocketFlags.None, out var error);
             if (error is not (SocketError.Success or SocketError.WouldBlock))
             {
-                _control.Enqueue(Header(c, VsockHeader.OpRst));
-                Close(c);
+                FinishClose(c);
                 return;
             }
             sent = Math.Max(sent, 0);
@@ -344,8 +343,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
             if (error == SocketError.WouldBlock) return;
             if (error != SocketError.Success)
             {
-                _control.Enqueue(Header(c, VsockHeader.OpRst));
-                Close(c);
+                FinishClose(c);
                 return;
             }
             c.ToHostBytes -= sent;
@@ -384,6 +382,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
         if (c.ForwardCount - c.ForwardCountSent >= VsockConnection.BufferSize / 4) _control.Enqueue(Header(c, VsockHeader.OpCreditUpdate));
     }
 
+    /// <summary>Ends a stream: the guest gets a reset, the host socket is closed.</summary>
     private void FinishClose(VsockConnection c)
     {
         _control.Enqueue(Header(c, VsockHeader.OpRst));
