@@ -60,7 +60,7 @@ public sealed record MachineConfig
         }
         if (Vsock is { } vsock)
         {
-            if (vsock.GuestCid < 3 || vsock.GuestCid > uint.MaxValue - 1) throw new ArgumentException($"vsock guest CID must be between 3 and {uint.MaxValue - 1} (0-2 are reserved), got {vsock.GuestCid}");
+            if (!Devices.Virtio.Vsock.VirtioVsock.IsValidGuestCid(vsock.GuestCid)) throw new ArgumentException($"vsock guest CID must be between 3 and {uint.MaxValue - 1} (0-2 are reserved), got {vsock.GuestCid}");
             string? folder = Path.GetDirectoryName(Path.GetFullPath(vsock.SocketPath));
             if (folder is null || !Directory.Exists(folder)) throw new ArgumentException($"vsock socket {vsock.SocketPath}: folder {folder} does not exist");
             if (System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(vsock.SocketPath)) > 96)
@@ -71,7 +71,7 @@ public sealed record MachineConfig
         foreach (var disk in Disks)
         {
             if (!File.Exists(disk.Path)) throw new ArgumentException($"disk {disk.Path} does not exist");
-            if (disk.Id is { } id && (id.Length > Devices.Virtio.Block.VirtioBlock.IdLength || id.Any(c => c < 0x20 || c > 0x7e)))
+            if (disk.Id is { } id && !Devices.Virtio.Block.VirtioBlock.IsValidId(id))
                 throw new ArgumentException($"disk id '{id}' must be at most {Devices.Virtio.Block.VirtioBlock.IdLength} printable ASCII characters");
         }
     }

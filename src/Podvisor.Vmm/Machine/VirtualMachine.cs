@@ -193,66 +193,52 @@ public sealed class VirtualMachine : IDisposable
         }
     }
 
-    /// <summary>Puts the disks (which it then owns) and the rng on the MMIO bus and on the command line.</summary>
+    /// <summary>Makes the configured virtio devices (taking over the open disks), puts each on the MMIO bus
+    /// and on the command line. Slot order: disks, interfaces, balloon, vsock, rng.</summary>
     private void AddVirtioDevices(List<DiskImage> disks)
     {
         var devices = new List<(VirtioDevice Device, string Name, IDisposable? Backend)>();
-        for (int i = 0; i < disks.Count; i++)
-        {
-            var block = new VirtioBlock(disks[i], Config.Disks[i].Id ?? $"podvisor-disk{i}");
-            devices.Add((block, $"virtio-blk{i}", disks[i]));
-        }
-        disks.Clear();        // owned by their device hosts from here
+        int hosted = 0;
         try
         {
+            while (disks.Count > 0)
+            {
+                int i = devices.Count;
+                devices.Add((new VirtioBlock(disks[0], Config.Disks[i].Id ?? $"podvisor-disk{i}"), $"virtio-blk{i}", disks[0]));
+                disks.RemoveAt(0);
+            }
             for (int i = 0; i < Config.Networks.Count; i++)
             {
                 var net = Config.Networks[i];
                 var tap = new TapBackend(OpenTap(net.TapName));
                 devices.Add((new VirtioNet(tap, net.Mac ?? MacAddress.Random()), $"virtio-net{i}", tap));
             }
+            if (Config.Balloon is { } balloon) devices.Add((new VirtioBalloon(balloon), "virtio-balloon", null));
+            if (Config.Vsock is { } vsockConfig)
+            {
+                var vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.SocketPath);
+                devices.Add((vsock, "virtio-vsock", vsock));
+            }
+            if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
+            var commandLine = new System.Text.StringBuilder(Config.CommandLine);
+            for (; hosted < devices.Count; hosted++)
+            {
+                var (device, name, backend) = devices[hosted];
+                var host = new VirtioDeviceHost(_vm, _ram, device, hosted, name, e => Stop(StopReason.Error, e.Message), backend);
+                _virtio.Add(host);
+                _mmio.Register(MmioLayout.BaseOf(hosted), VirtioMmioTransport.WindowSize, host.Transport);
+                commandLine.Append(' ').Append(MmioLayout.CommandLineOf(hosted));
+            }
+            CommandLine = commandLine.ToString();
         }
         catch
         {
-            foreach (var d in devices) d.Backend?.Dispose();
+            // Device hosts made so far go with the machine; backends not yet handed to one, and disks not yet
+            // taken, are released here.
+            foreach (var rest in devices.Skip(hosted)) rest.Backend?.Dispose();
+            foreach (var disk in disks) disk.Dispose();
             throw;
         }
-        if (Config.Balloon is { } balloon) devices.Add((new VirtioBalloon(balloon), "virtio-balloon", null));
-        if (Config.Vsock is { } vsockConfig)
-        {
-            VirtioVsock vsock;
-            try
-            {
-                vsock = new VirtioVsock(vsockConfig.GuestCid, vsockConfig.SocketPath);
-            }
-            catch
-            {
-                foreach (var d in devices) d.Backend?.Dispose();
-                throw;
-            }
-            devices.Add((vsock, "virtio-vsock", vsock));
-        }
-        if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
-        var commandLine = new System.Text.StringBuilder(Config.CommandLine);
-        for (int slot = 0; slot < devices.Count; slot++)
-        {
-            var (device, name, backend) = devices[slot];
-            VirtioDeviceHost host;
-            try
-            {
-                host = new VirtioDeviceHost(_vm, _ram, device, slot, name, e => Stop(StopReason.Error, e.Message), backend);
-            }
-            catch
-            {
-                // Hosts made so far go with the machine; backends not yet handed to one go here.
-                foreach (var rest in devices.Skip(slot)) rest.Backend?.Dispose();
-                throw;
-            }
-            _virtio.Add(host);
-            _mmio.Register(MmioLayout.BaseOf(slot), VirtioMmioTransport.WindowSize, host.Transport);
-            commandLine.Append(' ').Append(MmioLayout.CommandLineOf(slot));
-        }
-        CommandLine = commandLine.ToString();
     }
 
     private static Tap OpenTap(string name)

@@ -28,10 +28,13 @@ public sealed class VirtioBlock : VirtioDevice
     public VirtioBlock(DiskImage disk, string id) : base(QueueSize)
     {
         _disk = disk;
-        if (id.Length > IdLength || id.Any(c => c < 0x20 || c > 0x7e)) throw new ArgumentException($"disk id must be at most {IdLength} printable ASCII characters, got '{id}'");
+        if (!IsValidId(id)) throw new ArgumentException($"disk id must be at most {IdLength} printable ASCII characters, got '{id}'");
         _id = Encoding.ASCII.GetBytes(id);
         _config = BuildConfig(disk);
     }
+
+    /// <summary>Whether <paramref name="id"/> fits GET_ID's 20 bytes of printable ASCII.</summary>
+    public static bool IsValidId(string id) => id.Length <= IdLength && id.All(c => c >= 0x20 && c <= 0x7e);
 
     public override VirtioDeviceType Type => VirtioDeviceType.Block;
 

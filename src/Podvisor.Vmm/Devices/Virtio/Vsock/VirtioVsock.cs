@@ -41,7 +41,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
     /// <param name="socketPath">The Unix socket host programs connect to (made here; a stale socket file is replaced).</param>
     public VirtioVsock(ulong guestCid, string socketPath) : base(QueueSize, QueueSize, QueueSize)
     {
-        if (guestCid < 3 || guestCid > uint.MaxValue - 1) throw new ArgumentException($"guest CID must be between 3 and {uint.MaxValue - 1}, got {guestCid}");
+        if (!IsValidGuestCid(guestCid)) throw new ArgumentException($"guest CID must be between 3 and {uint.MaxValue - 1}, got {guestCid}");
         GuestCid = guestCid;
         BinaryPrimitives.WriteUInt64LittleEndian(_config, guestCid);
         _socketPath = Path.GetFullPath(socketPath);
@@ -66,6 +66,9 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
     }
 
     public ulong GuestCid { get; }
+
+    /// <summary>CIDs 0–2 are the hypervisor's, local and the host's; the top one means "any".</summary>
+    public static bool IsValidGuestCid(ulong cid) => cid >= 3 && cid <= uint.MaxValue - 1;
 
     public string SocketPath => _socketPath;
 
