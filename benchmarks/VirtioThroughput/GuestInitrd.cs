@@ -23,14 +23,8 @@ internal static class GuestInitrd
     {
         string script = only is null ? Script
             : string.Join('\n', Script.Split('\n').Where(l => !l.StartsWith("$B", StringComparison.Ordinal) || l.Contains(only, StringComparison.Ordinal)));
-        using var file = File.Create(output);
-        byte[] image = File.ReadAllBytes(baseInitrd);
-        file.Write(image);
-        file.Write(new byte[(4 - image.Length % 4) % 4]);   // the next archive starts 4-byte aligned
-        var cpio = new CpioArchive(file);
-        cpio.AddFile("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), mode: 0x1ED);
-        cpio.AddFile("bin/io-bench", File.ReadAllBytes(ioBench), mode: 0x1ED);
-        cpio.Finish();
+        CpioArchive.Extend(baseInitrd, output,
+            [("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), 0x1ED), ("bin/io-bench", File.ReadAllBytes(ioBench), 0x1ED)]);
         return output;
     }
 }

@@ -16,6 +16,24 @@ public sealed class CpioArchive
 
     public void AddSymlink(string path, string target) => AddEntry(path, 0xA000 | 0x1FF, Encoding.UTF8.GetBytes(target));
 
+    /// <summary>
+    /// Writes <paramref name="baseImage"/> (an initramfs, compressed or not) to <paramref name="output"/> followed
+    /// by a second, uncompressed archive of <paramref name="files"/> (path in the image, content, mode). The
+    /// kernel unpacks concatenated archives in order, so the files are added (or replace the base's) without
+    /// unpacking it.
+    /// </summary>
+    public static void Extend(string baseImage, string output, IEnumerable<(string Path, byte[] Content, uint Mode)> files)
+    {
+        using var file = File.Create(output);
+        byte[] image = File.ReadAllBytes(baseImage);
+        file.Write(image);
+        // The next archive must start 4-byte aligned; the kernel skips zero padding between archives.
+        file.Write(new byte[(4 - image.Length % 4) % 4]);
+        var cpio = new CpioArchive(file);
+        foreach (var (path, content, mode) in files) cpio.AddFile(path, content, mode);
+        cpio.Finish();
+    }
+
     /// <summary>Writes the TRAILER!!! entry; the archive is complete afterwards.</summary>
     public void Finish() => AddEntry("TRAILER!!!", 0, [], inode: 0);
 

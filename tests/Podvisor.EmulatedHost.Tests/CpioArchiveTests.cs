@@ -37,6 +37,27 @@ public sealed class CpioArchiveTests
         }
     }
 
+    [Fact]
+    public void ExtendAppendsAnAlignedArchiveAfterTheBaseImage()
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-cpio-").FullName;
+        try
+        {
+            string baseImage = Path.Combine(dir, "base.gz"), output = Path.Combine(dir, "out.img");
+            File.WriteAllBytes(baseImage, [1, 2, 3, 4, 5]);             // 5 bytes: the next archive needs 3 of padding
+            CpioArchive.Extend(baseImage, output, [("etc/guest-run", "echo hi\n"u8.ToArray(), 0x1ED)]);
+            byte[] image = File.ReadAllBytes(output);
+            Assert.Equal([1, 2, 3, 4, 5, 0, 0, 0], image[..8]);
+            string archive = Path.Combine(dir, "added.cpio");
+            File.WriteAllBytes(archive, image[8..]);
+            Assert.Matches(@"-rwxr-xr-x .* etc/guest-run", Run("cpio", $"-itv -F {archive}"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static string Run(string file, string args)
     {
         var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };

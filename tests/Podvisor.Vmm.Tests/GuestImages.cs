@@ -37,19 +37,13 @@ internal static class GuestImages
     public static string InitrdRunning(string script, string directory, IEnumerable<string>? extraFiles = null)
     {
         string output = Path.Combine(directory, "initrd.gz");
-        using var file = File.Create(output);
-        byte[] baseImage = File.ReadAllBytes(Initrd);
-        file.Write(baseImage);
-        // The next archive must start 4-byte aligned; the kernel skips zero padding between archives.
-        file.Write(new byte[(4 - baseImage.Length % 4) % 4]);
-        var cpio = new CpioArchive(file);
-        cpio.AddFile("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), mode: 0x1ED /* 0755 */);
+        var files = new List<(string, byte[], uint)> { ("etc/guest-run", System.Text.Encoding.UTF8.GetBytes(script), 0x1ED /* 0755 */) };
         foreach (string pair in extraFiles ?? [])
         {
             int colon = pair.LastIndexOf(':');
-            cpio.AddFile(pair[(colon + 1)..], File.ReadAllBytes(pair[..colon]), mode: 0x1ED);
+            files.Add((pair[(colon + 1)..], File.ReadAllBytes(pair[..colon]), 0x1ED));
         }
-        cpio.Finish();
+        CpioArchive.Extend(Initrd, output, files);
         return output;
     }
 
