@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Podvisor.Benchmarks.BootTime;
-using Podvisor.EmulatedHost;
+using Podvisor.Benchmarks;
 
 // Boot to the guest's init marker: Podvisor's VMM (NativeAOT build) vs qemu-system-x86_64 -M microvm, same
 // kernel, initrd, command line, vCPUs and memory, alternating in one run inside the same (emulated) KVM host.
@@ -39,41 +39,13 @@ if (args.Contains("--inside"))
     return 0;
 }
 
-string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
-string aotDir = Path.Combine(root, "artifacts", "podvisor-aot");
-Console.Error.WriteLine($"publishing the NativeAOT podvisor to {aotDir}");
-using (var publish = Process.Start("dotnet", ["publish", Path.Combine(root, "src/Podvisor.Cli"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!)
-{
-    publish.WaitForExit();
-    if (publish.ExitCode != 0) return 1;
-}
-
-var output = new MemoryStream();
-bool needsEmulatedHost = !Podvisor.Kvm.KvmBackend.Detect().IsHardwareAssisted;
-string self = typeof(BootSample).Assembly.Location;
-string[] inside = ["dotnet", self, "--inside", "--podvisor", Path.Combine(aotDir, "podvisor"), "--kernel", kernel, "--vmlinux", vmlinux,
+if (FullKvmRunner.PublishPodvisor() is not { } podvisorAot) return 1;
+string[] inside = ["dotnet", typeof(BootSample).Assembly.Location, "--inside", "--podvisor", podvisorAot, "--kernel", kernel, "--vmlinux", vmlinux,
     "--initrd", initrd, "--rounds", rounds.ToString()];
-int rc;
-string where;
-if (needsEmulatedHost)
-{
-    where = "inside the emulated KVM host (kvm_amd under QEMU TCG)";
-    await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions { MemoryMiB = 2048, Cpus = 1, WritableShares = [], Log = Console.Error.WriteLine });
-    rc = await host.RunAsync(inside, output, Console.OpenStandardError(), TimeSpan.FromMinutes(30));
-}
-else
-{
-    where = "on this host's KVM";
-    var psi = new ProcessStartInfo(inside[0]) { RedirectStandardOutput = true };
-    foreach (string a in inside[1..]) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    p.StandardOutput.BaseStream.CopyTo(output);
-    p.WaitForExit();
-    rc = p.ExitCode;
-}
+var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: 2048, TimeSpan.FromMinutes(30));
 if (rc != 0) return rc;
 
-var samples = System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n')
+var samples = output.Split('\n')
     .Where(l => l.StartsWith("sample ", StringComparison.Ordinal)).Select(BootSample.Parse).ToList();
 double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s[s.Count / 2]; }
 Console.WriteLine($"Boot to GUEST-INIT-OK, {Path.GetFileName(kernel)} or {Path.GetFileName(vmlinux)} (PVH) + {Path.GetFileName(initrd)}, 1 vCPU, {MemoryMiB} MiB, {where}");

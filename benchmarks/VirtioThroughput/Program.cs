@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Podvisor.Benchmarks.VirtioThroughput;
-using Podvisor.EmulatedHost;
+using Podvisor.Benchmarks;
 
 // virtio-blk and virtio-net throughput measured inside the guest: Podvisor's devices vs QEMU's (-M microvm,
 // virtio-mmio), same kernel, guest program, disk image and tap, alternating in one run inside the same
@@ -53,38 +53,13 @@ if (args.Contains("--inside"))
     return 0;
 }
 
-string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
-string aotDir = Path.Combine(root, "artifacts", "podvisor-aot");
-Console.Error.WriteLine($"publishing the NativeAOT podvisor to {aotDir}");
-using (var publish = Process.Start("dotnet", ["publish", Path.Combine(root, "src/Podvisor.Cli"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!)
-{
-    publish.WaitForExit();
-    if (publish.ExitCode != 0) return 1;
-}
-var output = new MemoryStream();
-string self = typeof(GuestRun).Assembly.Location;
-string[] inside = ["dotnet", self, "--inside", "--podvisor", Path.Combine(aotDir, "podvisor"), "--kernel", kernel, "--initrd", baseInitrd, "--rounds", rounds.ToString(), .. (only is null ? Array.Empty<string>() : ["--only", only])];
-int rc;
-string where;
-if (!Podvisor.Kvm.KvmBackend.Detect().IsHardwareAssisted)
-{
-    where = "inside the emulated KVM host (kvm_amd under QEMU TCG)";
-    await using var host = await EmulatedKvmHost.StartAsync(new EmulatedHostOptions { MemoryMiB = 3072, Cpus = 1, WritableShares = [], Log = Console.Error.WriteLine });
-    rc = await host.RunAsync(inside, output, Console.OpenStandardError(), TimeSpan.FromMinutes(40));
-}
-else
-{
-    where = "on this host's KVM";
-    var psi = new ProcessStartInfo(inside[0]) { RedirectStandardOutput = true };
-    foreach (string a in inside[1..]) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    p.StandardOutput.BaseStream.CopyTo(output);
-    p.WaitForExit();
-    rc = p.ExitCode;
-}
+if (FullKvmRunner.PublishPodvisor() is not { } podvisorAot) return 1;
+string[] inside = ["dotnet", typeof(GuestRun).Assembly.Location, "--inside", "--podvisor", podvisorAot, "--kernel", kernel, "--initrd", baseInitrd,
+    "--rounds", rounds.ToString(), .. (only is null ? Array.Empty<string>() : ["--only", only])];
+var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: 3072, TimeSpan.FromMinutes(40));
 if (rc != 0) return rc;
 
-var rows = System.Text.Encoding.UTF8.GetString(output.ToArray()).Split('\n')
+var rows = output.Split('\n')
     .Where(l => l.StartsWith("result ", StringComparison.Ordinal))
     .Select(l => l.Split(' '))
     .Select(p => (Vmm: p[1], Name: p[2], MBps: double.Parse(p[3], System.Globalization.CultureInfo.InvariantCulture),
