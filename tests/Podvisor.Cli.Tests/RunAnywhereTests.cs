@@ -16,19 +16,8 @@ public sealed class RunAnywhereTests
             "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet"]);
         var ct = TestContext.Current.CancellationToken;
         var stderr = process.StandardError.ReadToEndAsync(ct);
-        var output = new System.Text.StringBuilder();
-        var buffer = new char[4096];
-        async Task WaitFor(string text)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromMinutes(3));
-            while (!output.ToString().Contains(text, StringComparison.Ordinal))
-            {
-                int n = await process.StandardOutput.ReadAsync(buffer, timeout.Token);
-                Assert.True(n > 0, $"console ended before \"{text}\":\n{output}\n{(process.HasExited ? await stderr : "")}");
-                output.Append(buffer, 0, n);
-            }
-        }
+        var console = new GuestConsole(process, stderr, ct);
+        Task WaitFor(string text) => console.WaitForAsync(text);
         try
         {
             await WaitFor("GUEST-SHELL");
@@ -78,19 +67,8 @@ public sealed class RunAnywhereTests
                 "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet", "--disk", $"{image},id=data-disk", "--rng"]);
             var ct = TestContext.Current.CancellationToken;
             var stderr = process.StandardError.ReadToEndAsync(ct);
-            var output = new System.Text.StringBuilder();
-            var buffer = new char[4096];
-            async Task WaitFor(string text)
-            {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(TimeSpan.FromMinutes(3));
-                while (!output.ToString().Contains(text, StringComparison.Ordinal))
-                {
-                    int n = await process.StandardOutput.ReadAsync(buffer, timeout.Token);
-                    Assert.True(n > 0, $"console ended before \"{text}\":\n{output}\n{(process.HasExited ? await stderr : "")}");
-                    output.Append(buffer, 0, n);
-                }
-            }
+            var console = new GuestConsole(process, stderr, ct);
+            Task WaitFor(string text) => console.WaitForAsync(text);
             try
             {
                 await WaitFor("\u001b[6n");
@@ -102,7 +80,7 @@ public sealed class RunAnywhereTests
                 await process.StandardInput.FlushAsync(ct);
                 await process.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromMinutes(2), ct);
                 Assert.True(process.ExitCode == 0, await stderr);
-                Assert.Contains("serial-data-disk", output.ToString());
+                Assert.Contains("serial-data-disk", console.Text);
                 Assert.StartsWith("written-by-the-guest\n", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(image), 0, 64));
             }
             finally
