@@ -6,12 +6,16 @@ using Podvisor.Benchmarks;
 // virtio-mmio), same kernel, guest program, disk image and tap, alternating in one run inside the same
 // (emulated) KVM host. Disk: a raw image through the host page cache (QEMU's default cache=writeback,
 // aio=threads); the guest uses O_DIRECT. Network: a tap in a namespace, the host end run by io-bench too.
-//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1] [--only seqread]
+// Podvisor runs once per disk I/O mode asked for (--io, default: its default mode), QEMU once per aio mode
+// (--qemu-aio, default: its default, threads); ratios are against QEMU's default.
+//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1] [--only seqread] [--io io_uring,threads,sync] [--qemu-aio threads,io_uring]
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
 string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
 int rounds = int.Parse(Arg("--rounds", "1"));
 string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+string ioModes = Arg("--io", "default");
+string qemuAio = Arg("--qemu-aio", "threads");
 const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
 const string Tap = "vbench0";
 
@@ -34,15 +38,21 @@ if (args.Contains("--inside"))
         Run("ip", "-n", netns, "link", "set", Tap, "up");
         for (int i = 0; i < rounds; i++)
         {
-            Report("podvisor", GuestRun.Measure(netns, ioBench,
-                [podvisor, "run", "--no-emulated-host", "--kernel", kernel, "--initrd", initrd, "--cmdline", CommandLine, "--memory", "256",
-                 "--disk", disk, "--net", $"tap={Tap}"], TimeSpan.FromMinutes(5)));
-            Report("qemu", GuestRun.Measure(netns, ioBench,
-                ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "microvm", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
-                 "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", CommandLine,
-                 "-drive", $"id=d0,file={disk},format=raw,if=none", "-device", "virtio-blk-device,drive=d0",
-                 "-netdev", $"tap,id=n0,ifname={Tap},script=no,downscript=no,vnet_hdr=on", "-device", "virtio-net-device,netdev=n0"],
-                TimeSpan.FromMinutes(5)));
+            foreach (string io in ioModes.Split(','))
+            {
+                Report(io == "default" ? "podvisor" : $"podvisor-{io}", GuestRun.Measure(netns, ioBench,
+                    [podvisor, "run", "--no-emulated-host", "--kernel", kernel, "--initrd", initrd, "--cmdline", CommandLine, "--memory", "256",
+                     "--disk", io == "default" ? disk : $"{disk},io={io}", "--net", $"tap={Tap}"], TimeSpan.FromMinutes(5)));
+            }
+            foreach (string aio in qemuAio.Split(','))
+            {
+                Report(aio == "threads" ? "qemu" : $"qemu-{aio}", GuestRun.Measure(netns, ioBench,
+                    ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "microvm", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
+                     "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", CommandLine,
+                     "-drive", $"id=d0,file={disk},format=raw,if=none,aio={aio}", "-device", "virtio-blk-device,drive=d0",
+                     "-netdev", $"tap,id=n0,ifname={Tap},script=no,downscript=no,vnet_hdr=on", "-device", "virtio-net-device,netdev=n0"],
+                    TimeSpan.FromMinutes(5)));
+            }
         }
     }
     finally
@@ -55,7 +65,7 @@ if (args.Contains("--inside"))
 
 if (FullKvmRunner.PublishPodvisor() is not { } podvisorAot) return 1;
 string[] inside = ["dotnet", typeof(GuestRun).Assembly.Location, "--inside", "--podvisor", podvisorAot, "--kernel", kernel, "--initrd", baseInitrd,
-    "--rounds", rounds.ToString(), .. (only is null ? Array.Empty<string>() : ["--only", only])];
+    "--rounds", rounds.ToString(), "--io", ioModes, "--qemu-aio", qemuAio, .. (only is null ? Array.Empty<string>() : ["--only", only])];
 var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: 3072, TimeSpan.FromMinutes(40));
 if (rc != 0) return rc;
 
@@ -68,13 +78,20 @@ var rows = output.Split('\n')
 double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
 Console.WriteLine($"virtio throughput measured in the guest ({Path.GetFileName(kernel)}, 1 vCPU, 256 MiB, 256 MiB raw disk, tap), {where}; median of {rounds}");
 var vmms = rows.Select(r => r.Vmm).Distinct().ToList();
-Console.WriteLine($"{"test",-32}" + string.Concat(vmms.Select(v => $" {v,16}")) + $" {"podvisor/qemu",14}");
+if (!vmms.Contains("qemu"))
+{
+    Console.Error.WriteLine("no run of QEMU with its default aio=threads to compare with: include threads in --qemu-aio");
+    return 1;
+}
+var ours = vmms.Where(v => v != "qemu").ToList();
+Console.WriteLine($"{"test",-32}" + string.Concat(vmms.Select(v => $" {v,18}")) + string.Concat(ours.Select(v => $" {v + "/qemu",20}")));
 foreach (string name in rows.Select(r => r.Name).Distinct())
 {
     string unit = rows.First(r => r.Name == name).Iops is null ? "MB/s" : "IOPS";
     var values = vmms.Select(v => Median(rows.Where(r => r.Vmm == v && r.Name == name).Select(r => r.Iops ?? r.MBps))).ToList();
-    double p = values[vmms.IndexOf("podvisor")], q = values[vmms.IndexOf("qemu")];
-    Console.WriteLine($"{name + " (" + unit + ")",-32}" + string.Concat(values.Select(v => $" {v,16:0.0}")) + $" {p / q,13:0.00}x");
+    double q = values[vmms.IndexOf("qemu")];
+    Console.WriteLine($"{name + " (" + unit + ")",-32}" + string.Concat(values.Select(v => $" {v,18:0.0}"))
+        + string.Concat(ours.Select(v => $" {values[vmms.IndexOf(v)] / q,19:0.00}x")));
 }
 return 0;
 

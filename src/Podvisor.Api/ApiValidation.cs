@@ -166,6 +166,8 @@ public static partial class ApiValidation
                 errors.Add(new($"{here}.disk.bus", $"\"{bus}\" is not offered: use virtio"));
             if (disks[i].Cache is { } cache && cache is not ("none" or "writethrough" or "writeback"))
                 errors.Add(new($"{here}.cache", "must be none, writethrough or writeback"));
+            if (disks[i].Io is { } io && io is not ("native" or "threads" or "default"))
+                errors.Add(new($"{here}.io", "must be native, threads or default"));
         }
     }
 

@@ -12,4 +12,6 @@ public sealed class Disk
     [JsonPropertyName("serial")] public string? Serial { get; set; }
     /// <summary>"none" (direct I/O) or "writethrough"/"writeback" through the host page cache.</summary>
     [SchemaValues("none", "writethrough", "writeback")] [JsonPropertyName("cache")] public string? Cache { get; set; }
+    /// <summary>How the disk's I/O reaches the host: "native" (io_uring), "threads" (a pool of I/O threads) or "default".</summary>
+    [SchemaValues("native", "threads", "default")] [JsonPropertyName("io")] public string? Io { get; set; }
 }

@@ -85,13 +85,21 @@ internal static class ManifestMachine
             string image = Path.GetFullPath(host.Path!, folder);
             if (host.Type == "DiskOrCreate" && !File.Exists(image))
                 CreateSparse(image, host.Capacity!);
-            return new(image, readOnly, disk.Serial);
+            return new(image, readOnly, disk.Serial, IoModeOf(disk));
         }
         string empty = Path.Combine(Directory.CreateTempSubdirectory("podvisor-emptydisk-").FullName, $"{volume.Name}.img");
         scratch.Add(empty);
         CreateSparse(empty, volume.EmptyDisk!.Capacity!);
-        return new(empty, readOnly, disk.Serial);
+        return new(empty, readOnly, disk.Serial, IoModeOf(disk));
     }
+
+    /// <summary>KubeVirt's io names: native is io_uring here (the successor of QEMU's native Linux AIO).</summary>
+    private static Vmm.Devices.Virtio.Block.BlockIoMode? IoModeOf(Disk disk) => disk.Io switch
+    {
+        "native" => Vmm.Devices.Virtio.Block.BlockIoMode.IoUring,
+        "threads" => Vmm.Devices.Virtio.Block.BlockIoMode.Threads,
+        _ => null,
+    };
 
     /// <summary>Removes emptyDisk files and their folders.</summary>
     public static void DeleteScratch(IEnumerable<string> scratch)

@@ -103,7 +103,7 @@ internal static class RunCommand
                     Console.WriteLine($"cpus:    {config.Cpus}");
                     Console.WriteLine($"memory:  {config.MemoryMiB} MiB{(config.HugePageSizeMiB is { } page ? $" on {page} MiB huge pages" : "")}");
                     foreach (var (disk, i) in config.Disks.Select((d, i) => (d, i)))
-                        Console.WriteLine($"disk:    /dev/vd{(char)('a' + i)} {disk.Path}{(disk.ReadOnly ? " (read-only)" : "")}{(disk.Id is { } id ? $" id={id}" : "")}");
+                        Console.WriteLine($"disk:    /dev/vd{(char)('a' + i)} {disk.Path}{(disk.ReadOnly ? " (read-only)" : "")}{(disk.Id is { } id ? $" id={id}" : "")}{(disk.Io is { } io ? $" io={DiskArgument.NameOf(io)}" : "")}");
                     foreach (var (net, i) in config.Networks.Select((n, i) => (n, i)))
                         Console.WriteLine($"net:     eth{i} on tap {net.TapName}{(net.Mac is { } mac ? $" mac {mac}" : "")}");
                     if (config.Balloon is { } b)

@@ -92,7 +92,7 @@ public sealed class ApiValidationTests
         {
             Domain(vm).Devices = new()
             {
-                Disks = [new() { Name = "root" }, new() { Name = "data", DiskTarget = new() { Bus = "sata" } }],
+                Disks = [new() { Name = "root", Io = "native" }, new() { Name = "data", DiskTarget = new() { Bus = "sata" }, Cache = "unsafe", Io = "aio" }],
                 Interfaces = [new() { Name = "default" }],
             };
             vm.Spec.Template!.Spec!.Volumes = [new() { Name = "root", EmptyDisk = new() { Capacity = "1Gi" } },
@@ -102,6 +102,8 @@ public sealed class ApiValidationTests
             "spec.template.spec.volumes[1].name: another volume is already named \"root\"",
             "spec.template.spec.domain.devices.disks[1].name: no volume is named \"data\"",
             "spec.template.spec.domain.devices.disks[1].disk.bus: \"sata\" is not offered: use virtio",
+            "spec.template.spec.domain.devices.disks[1].cache: must be none, writethrough or writeback",
+            "spec.template.spec.domain.devices.disks[1].io: must be native, threads or default",
             "spec.template.spec.domain.devices.interfaces[0].name: no network is named \"default\"",
             "spec.template.spec.domain.devices.interfaces[0]: give exactly one binding: masquerade or bridge",
         ], errors);

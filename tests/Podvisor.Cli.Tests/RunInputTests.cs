@@ -180,11 +180,11 @@ public sealed class RunInputTests : IDisposable
     {
         string image = Path.Combine(_work, "disk.img");
         File.WriteAllBytes(image, new byte[4096]);
-        var result = Podvisor.Run(["run", "--kernel", Kernel, "--disk", image, "--disk", $"{image},readonly,id=data", "--rng", "--dry-run"], _tmp);
+        var result = Podvisor.Run(["run", "--kernel", Kernel, "--disk", image, "--disk", $"{image},readonly,id=data,io=threads", "--rng", "--dry-run"], _tmp);
         Assert.DoesNotContain("balloon:", result.Stdout);
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains($"disk:    /dev/vda {image}\n", result.Stdout);
-        Assert.Contains($"disk:    /dev/vdb {image} (read-only) id=data", result.Stdout);
+        Assert.Contains($"disk:    /dev/vdb {image} (read-only) id=data io=threads", result.Stdout);
         Assert.Contains("rng:     virtio-rng", result.Stdout);
     }
 
@@ -201,7 +201,9 @@ public sealed class RunInputTests : IDisposable
                       disks:
                       - name: root
                         serial: root-disk
+                        io: native
                       - name: scratch
+                        io: threads
                       - name: made
                         disk: {readonly: true}
             """, $$"""
@@ -215,8 +217,8 @@ public sealed class RunInputTests : IDisposable
             """);
         var result = Podvisor.Run(["run", manifest, "--dry-run"], _tmp);
         Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Contains($"disk:    /dev/vda {image} id=root-disk", result.Stdout);
-        Assert.Matches(@"disk:    /dev/vdb /\S+/podvisor-emptydisk-\w+/scratch.img\n", result.Stdout);
+        Assert.Contains($"disk:    /dev/vda {image} id=root-disk io=io_uring", result.Stdout);     // KubeVirt's native
+        Assert.Matches(@"disk:    /dev/vdb /\S+/podvisor-emptydisk-\w+/scratch.img io=threads\n", result.Stdout);
         Assert.Contains($"disk:    /dev/vdc {created} (read-only)", result.Stdout);
         Assert.Contains("rng:     virtio-rng", result.Stdout);
         Assert.Contains("balloon: virtio-balloon with free page reporting", result.Stdout);   // KubeVirt's default
@@ -226,7 +228,8 @@ public sealed class RunInputTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--disk ,readonly", "--disk ,readonly: give PATH[,readonly][,id=SERIAL]")]
+    [InlineData("--disk ,readonly", "--disk ,readonly: give PATH[,readonly][,id=SERIAL][,io=io_uring|threads|sync]")]
+    [InlineData("--disk IMAGE,io=aio", "unknown I/O mode 'aio' (give io_uring, threads or sync)")]
     [InlineData("--disk IMAGE,rw", "unknown option 'rw'")]
     [InlineData("--disk /nonexistent/disk.img", "disk /nonexistent/disk.img does not exist")]
     [InlineData("--disk IMAGE,id=a-serial-that-is-far-too-long", "must be at most 20 printable ASCII characters")]

@@ -57,8 +57,11 @@ public sealed class VirtioGuestTests : IDisposable
 
     private static string Sha256(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
 
-    [Fact]
-    public void DisksCarryDataBothWaysAndAReadOnlyDiskRefusesWrites()
+    [Theory]
+    [InlineData(BlockIoMode.IoUring)]
+    [InlineData(BlockIoMode.Threads)]
+    [InlineData(BlockIoMode.Sync)]
+    public void DisksCarryDataBothWaysAndAReadOnlyDiskRefusesWrites(BlockIoMode io)
     {
         var random = new Random(42);
         string fromHost = Image("from-host.img", _ => (byte)random.Next(256));
@@ -78,7 +81,7 @@ public sealed class VirtioGuestTests : IDisposable
         var (stopped, console, vm) = Boot(script, new MachineConfig
         {
             KernelPath = "",
-            Disks = [new DiskConfig(fromHost, Id: "from-host"), new DiskConfig(toHost), new DiskConfig(readOnly, ReadOnly: true)],
+            Disks = [new DiskConfig(fromHost, Id: "from-host", Io: io), new DiskConfig(toHost, Io: io), new DiskConfig(readOnly, ReadOnly: true, Io: io)],
         });
         string log = console.Text;
         Assert.True(console.Value("GUEST-VDA-SHA=") == Sha256(File.ReadAllBytes(fromHost)), log);
@@ -374,6 +377,50 @@ public sealed class VirtioGuestTests : IDisposable
         Assert.Equal([VirtioDeviceType.Block, VirtioDeviceType.Rng], states!.Select(s => s.DeviceType));
         Assert.All(states!, s => Assert.True(((DeviceStatus)s.Status).HasFlag(DeviceStatus.DriverOk)));
         Assert.True(console.Text.Contains("GUEST-DONE", StringComparison.Ordinal), console.Text);
+        Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+    }
+
+    [Theory]
+    [InlineData(BlockIoMode.IoUring)]
+    [InlineData(BlockIoMode.Threads)]
+    public void PausingDuringDiskIoLeavesNothingInFlightAndLosesNothing(BlockIoMode io)
+    {
+        string disk = Image("busy.img", _ => 0);
+        const string script = """
+            dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null
+            echo "GUEST-PATTERN-SHA=$(sha256sum < /tmp/pattern | cut -d' ' -f1)"
+            echo GUEST-IO-RUNNING
+            i=0; while [ $i -lt 30 ]; do
+              dd if=/tmp/pattern of=/dev/vda bs=64k oflag=direct 2>/dev/null || echo GUEST-WRITE-FAILED
+              dd if=/dev/vda of=/dev/null bs=64k iflag=direct 2>/dev/null || echo GUEST-READ-FAILED
+              i=$((i+1))
+            done
+            echo "GUEST-READBACK-SHA=$(dd if=/dev/vda bs=64k iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1)"
+            """;
+        long inFlightWhilePaused = -1, movedWhilePaused = -1;
+        var (stopped, console, vm) = Boot(script, new MachineConfig { KernelPath = "", Disks = [new DiskConfig(disk, Io: io)] },
+            whileRunning: (vm, console) =>
+            {
+                Assert.True(console.WaitFor("GUEST-IO-RUNNING", BootTimeout), console.Text);
+                Thread.Sleep(300);
+                vm.Pause();
+                var block = (VirtioBlock)vm.VirtioDevices[0].Device;
+                inFlightWhilePaused = block.InFlight;
+                long before = block.BytesRead + block.BytesWritten;
+                Thread.Sleep(300);
+                movedWhilePaused = block.BytesRead + block.BytesWritten - before;
+                vm.SaveDeviceStates();
+                vm.Resume();
+            });
+        string log = console.Text;
+        Assert.Equal(0, inFlightWhilePaused);
+        Assert.Equal(0, movedWhilePaused);
+        Assert.DoesNotContain("FAILED", log);
+        string pattern = console.Value("GUEST-PATTERN-SHA=")!;
+        Assert.True(console.Value("GUEST-READBACK-SHA=") == pattern, log);
+        Assert.Equal(pattern, Sha256(File.ReadAllBytes(disk)));
+        var device = (VirtioBlock)vm.VirtioDevices[0].Device;
+        Assert.True(device.BytesWritten >= 30L * DiskBytes, $"only {device.BytesWritten} bytes written");
         Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
     }
 

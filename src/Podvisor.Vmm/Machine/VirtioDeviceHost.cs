@@ -108,6 +108,8 @@ public sealed class VirtioDeviceHost : IDisposable
         lock (_work)
         {
             // Entered once any batch in progress has finished; the thread parks before its next one.
+            // Host I/O the batch started (disk reads in the kernel) is waited for and answered here.
+            Transport.Quiesce();
         }
     }
 

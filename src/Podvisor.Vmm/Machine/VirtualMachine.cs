@@ -204,7 +204,17 @@ public sealed class VirtualMachine : IDisposable
             while (disks.Count > 0)
             {
                 int i = devices.Count;
-                devices.Add((new VirtioBlock(disks[0], Config.Disks[i].Id ?? $"podvisor-disk{i}"), $"virtio-blk{i}", disks[0]));
+                var config = Config.Disks[i];
+                VirtioBlock block;
+                try
+                {
+                    block = new VirtioBlock(disks[0], config.Id ?? $"podvisor-disk{i}", config.Io ?? VirtioBlock.DefaultIoMode);
+                }
+                catch (KvmException e)
+                {
+                    throw new ArgumentException($"disk {config.Path}: {config.Io ?? VirtioBlock.DefaultIoMode} I/O is not available on this host ({e.Message}); choose another I/O mode");
+                }
+                devices.Add((block, $"virtio-blk{i}", block));
                 disks.RemoveAt(0);
             }
             for (int i = 0; i < Config.Networks.Count; i++)

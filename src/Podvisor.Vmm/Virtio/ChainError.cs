@@ -30,4 +30,6 @@ public enum ChainError
     AvailIndexJump,
     /// <summary>The chain is well formed but not what the device expects (a request too short, buffers missing).</summary>
     BadRequest,
+    /// <summary>The driver offered a head again while the device still works on it (it may only reuse what was used).</summary>
+    HeadInFlight,
 }

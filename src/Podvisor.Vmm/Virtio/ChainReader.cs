@@ -39,10 +39,14 @@ public struct ChainReader(IGuestMemory memory, DescriptorChain chain)
         if (count > Remaining) return false;
         while (count > 0)
         {
-            var b = chain.Buffers[_buffer];
-            uint n = Math.Min(count, b.Length - _offset);
-            memory.AddReadableSegments(b.Address.Add(_offset), (int)n, segments);
-            Advance(n);
+            var (start, n) = chain.ContiguousRun(_buffer, _offset, count);
+            memory.AddReadableSegments(start, (int)n, segments);
+            for (uint left = n; left > 0;)
+            {
+                uint step = Math.Min(left, chain.Buffers[_buffer].Length - _offset);
+                Advance(step);
+                left -= step;
+            }
             count -= n;
         }
         return true;

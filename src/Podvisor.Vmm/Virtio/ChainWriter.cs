@@ -66,10 +66,9 @@ public struct ChainWriter
         if (count > Remaining) return false;
         while (count > 0)
         {
-            var b = _chain.Buffers[_buffer];
-            uint n = Math.Min(count, b.Length - _offset);
-            _memory.AddWritableSegments(b.Address.Add(_offset), (int)n, segments);
-            Advance(n);
+            var (start, n) = _chain.ContiguousRun(_buffer, _offset, count);
+            _memory.AddWritableSegments(start, (int)n, segments);
+            TrySkip(n);
             Written += n;
             count -= n;
         }

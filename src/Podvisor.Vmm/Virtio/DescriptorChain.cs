@@ -34,6 +34,25 @@ public sealed class DescriptorChain
     /// <summary>Bytes the device may write (the reply).</summary>
     public uint WritableLength { get; }
 
+    /// <summary>Longest zero-copy segment handed out at once: guest RAM is mapped in 1 GiB windows anyway.</summary>
+    public const uint MaxRun = 1u << 30;
+
+    /// <summary>
+    /// The bytes from <paramref name="offset"/> in buffer <paramref name="buffer"/> onwards that are contiguous in guest
+    /// memory, at most <paramref name="max"/> (and <see cref="MaxRun"/>): buffers that follow each other in guest-physical
+    /// memory (often: a guest's pages are frequently contiguous) become one run, so one host segment instead of many.
+    /// </summary>
+    public (GuestAddress Start, uint Length) ContiguousRun(int buffer, uint offset, uint max)
+    {
+        max = Math.Min(max, MaxRun);
+        var first = Buffers[buffer];
+        ulong start = first.Address.Value + offset;
+        uint length = Math.Min(max, first.Length - offset);
+        while (length < max && ++buffer < Buffers.Count && Buffers[buffer].Address.Value == start + length)
+            length += Math.Min(max - length, Buffers[buffer].Length);
+        return (new GuestAddress(start), length);
+    }
+
     /// <summary>Parses the chain starting at <paramref name="head"/> of a descriptor table of <paramref name="queueSize"/> entries.</summary>
     public static bool TryParse(IGuestMemory memory, GuestAddress table, ushort queueSize, ushort head, bool indirectAllowed,
         out DescriptorChain? chain, out ChainError error)

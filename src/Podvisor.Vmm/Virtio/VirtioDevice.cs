@@ -83,6 +83,12 @@ public abstract class VirtioDevice
     {
     }
 
+    /// <summary>Finishes host work still in flight (a disk read the kernel has not completed) and answers the
+    /// driver for it, so the device's state is whole: before a pause is reported done, before state is saved.</summary>
+    public virtual void Quiesce()
+    {
+    }
+
     /// <summary>The device's own state beyond its queues and configuration registers, for live migration
     /// (empty when it has none). Called with the device quiesced (the VM paused, its I/O thread idle).</summary>
     public virtual byte[] SaveDeviceState() => [];

@@ -236,6 +236,7 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
     {
         lock (_lock)
         {
+            if (Device.IsActive) Device.Quiesce();
             return new VirtioMmioState(Device.Type, Volatile.Read(ref _status), _driverFeatures, _deviceFeaturesSel, _driverFeaturesSel, _queueSel,
                 InterruptStatus, Volatile.Read(ref _configGeneration), [.. Device.Queues.Select(q => q.SaveState())],
                 Device.IsActive ? Device.SaveDeviceState() : []);
@@ -293,6 +294,9 @@ public sealed class VirtioMmioTransport : IMmioDevice, IVirtioInterrupt
             if (Device.IsActive) Device.OnBackendReady(index);
         }
     }
+
+    /// <summary>Waits for the device's host work in flight and completes it to the driver (see <see cref="VirtioDevice.Quiesce"/>).</summary>
+    public void Quiesce() => RunExclusive(device => device.Quiesce());
 
     /// <summary>Runs host-side work on the device (e.g. asking the balloon for statistics) under the same lock as queue work.</summary>
     public void RunExclusive(Action<VirtioDevice> work)

@@ -58,6 +58,32 @@ public sealed class VirtqueueTests : IDisposable
     }
 
     [Fact]
+    public void ZeroCopySegmentsMergeBuffersThatAreAdjacentInGuestMemory()
+    {
+        // readable: 0x10000+100 and 0x10064+50 adjoin, 0x10200 does not; writable: three adjoining pages, then a gap.
+        _driver.AddChain((0x10000, 100, false), (0x10064, 50, false), (0x10200, 10, false),
+            (0x20000, 4096, true), (0x21000, 4096, true), (0x22000, 4096, true), (0x30000, 1, true));
+        Assert.True(_queue.TryPop(out var chain));
+        var reader = chain.Reader(_ram);
+        Assert.True(reader.TryRead(new byte[20]));                  // a segment may start inside a buffer
+        var readable = new List<ReadOnlyMemory<byte>>();
+        Assert.True(reader.TryTakeSegments(135, readable));
+        Assert.Equal([130, 5], readable.Select(m => m.Length));
+        Assert.Equal(5u, reader.Remaining);
+
+        var writer = chain.Writer(_ram);
+        var writable = new List<Memory<byte>>();
+        Assert.True(writer.TryTakeSegments(3 * 4096 - 100, writable));   // stops inside the third page
+        Assert.Equal([3 * 4096 - 100], writable.Select(m => m.Length));
+        writable.Clear();
+        Assert.True(writer.TryTakeSegments(101, writable));
+        Assert.Equal([100, 1], writable.Select(m => m.Length));
+        Assert.Equal((uint)(3 * 4096 + 1), writer.Written);
+        writable[1].Span[0] = 0x42;
+        Assert.Equal(0x42, _ram.GetReadOnlySpan(new GuestAddress(0x30000), 1)[0]);
+    }
+
+    [Fact]
     public void FollowsAnIndirectTable()
     {
         ushort head = _driver.AddIndirectChain(new GuestAddress(0x8000), (0x10000, 16, false), (0x11000, 4096, true), (0x12000, 1, true));

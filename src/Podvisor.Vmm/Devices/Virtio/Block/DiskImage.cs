@@ -88,22 +88,29 @@ public sealed class DiskImage : IDisposable
     }
 
     /// <summary>The buffers after their first <paramref name="n"/> bytes.</summary>
-    private static List<Memory<byte>> Skip(IReadOnlyList<Memory<byte>> buffers, long n)
+    public static List<Memory<byte>> Skip(IReadOnlyList<Memory<byte>> buffers, long n) =>
+        Skip(buffers, n, b => b.Length, (b, from) => b[from..]);
+
+    /// <inheritdoc cref="Skip(IReadOnlyList{Memory{byte}}, long)"/>
+    public static List<ReadOnlyMemory<byte>> Skip(IReadOnlyList<ReadOnlyMemory<byte>> buffers, long n) =>
+        Skip(buffers, n, b => b.Length, (b, from) => b[from..]);
+
+    private static List<T> Skip<T>(IReadOnlyList<T> buffers, long n, Func<T, int> length, Func<T, int, T> sliceFrom)
     {
-        var rest = new List<Memory<byte>>(buffers.Count);
+        var rest = new List<T>(buffers.Count);
         foreach (var b in buffers)
         {
-            if (n >= b.Length) n -= b.Length;
+            if (n >= length(b)) n -= length(b);
             else
             {
-                rest.Add(b[(int)n..]);
+                rest.Add(sliceFrom(b, (int)n));
                 n = 0;
             }
         }
         return rest;
     }
 
-    /// <summary>One pwritev from several buffers.</summary>
+    /// <summary>pwritev from several buffers (repeated for what a short write left).</summary>
     public void Write(ulong offset, IReadOnlyList<ReadOnlyMemory<byte>> sources) => RandomAccess.Write(Handle, sources, (long)offset);
 
     public void Flush() => RandomAccess.FlushToDisk(Handle);

@@ -6,31 +6,47 @@ namespace Podvisor.Vmm.Devices.Virtio.Block;
 
 /// <summary>
 /// virtio-blk (virtio 1.2 §5.2) over a <see cref="DiskImage"/>: read, write, flush, get-id and discard,
-/// read-only disks refused writes with IOERR as the spec asks. Data moves between the image and guest
-/// RAM without an intermediate copy. Requests the device cannot make sense of are refused and counted.
+/// read-only disks refused writes with IOERR as the spec asks. Reads, writes and flushes go to the host
+/// through an <see cref="IBlockIoEngine"/> (synchronous, a thread pool, or io_uring) and are answered as
+/// they finish, in any order; data moves between the image and guest RAM without an intermediate copy.
+/// Requests the device cannot make sense of are refused and counted.
 /// </summary>
-public sealed class VirtioBlock : VirtioDevice
+public sealed class VirtioBlock : VirtioDevice, IDisposable
 {
     public const ushort QueueSize = 256;
     public const int IdLength = 20;
     /// <summary>Discard ranges per request (the driver splits larger ones).</summary>
     public const uint MaxDiscardSegments = 1;
     public const uint MaxDiscardSectors = uint.MaxValue / DiskImage.SectorSize;
+    /// <summary>What disks use unless told otherwise (chosen by measurement: docs/virtio.md).</summary>
+    public const BlockIoMode DefaultIoMode = BlockIoMode.IoUring;
+    /// <summary>Not a status: the request went to the host and is answered when it finishes.</summary>
+    private const byte Started = 0xff;
 
     private readonly DiskImage _disk;
+    private readonly IBlockIoEngine _engine;
     private readonly byte[] _id;
     private readonly byte[] _config;
-    private readonly List<Memory<byte>> _readSegments = [];
-    private readonly List<ReadOnlyMemory<byte>> _writeSegments = [];
+    private readonly BlockRequest?[] _requests = new BlockRequest?[QueueSize];
+    private readonly List<BlockRequest> _finished = [];
+    private readonly List<Memory<byte>> _statusSegment = [];
     private long _reads, _writes, _flushes, _discards, _ioErrors, _bytesRead, _bytesWritten;
 
     /// <param name="id">The disk's serial (GET_ID, /sys/block/vdX/serial): at most 20 ASCII bytes.</param>
-    public VirtioBlock(DiskImage disk, string id) : base(QueueSize)
+    public VirtioBlock(DiskImage disk, string id, BlockIoMode ioMode = DefaultIoMode) : base(QueueSize)
     {
         _disk = disk;
         if (!IsValidId(id)) throw new ArgumentException($"disk id must be at most {IdLength} printable ASCII characters, got '{id}'");
         _id = Encoding.ASCII.GetBytes(id);
         _config = BuildConfig(disk);
+        IoMode = ioMode;
+        _engine = ioMode switch
+        {
+            BlockIoMode.Sync => new SyncBlockEngine(disk),
+            BlockIoMode.Threads => new ThreadPoolBlockEngine(disk, $"blk-{id}"),
+            BlockIoMode.IoUring => new IoUringBlockEngine(disk, QueueSize),
+            _ => throw new ArgumentOutOfRangeException(nameof(ioMode)),
+        };
     }
 
     /// <summary>Whether <paramref name="id"/> fits GET_ID's 20 bytes of printable ASCII.</summary>
@@ -45,6 +61,14 @@ public sealed class VirtioBlock : VirtioDevice
     protected override ReadOnlySpan<byte> ConfigSpace => _config;
 
     public DiskImage Disk => _disk;
+
+    public BlockIoMode IoMode { get; }
+
+    /// <summary>Requests in the host, not yet answered.</summary>
+    public int InFlight => _engine.InFlight;
+
+    public override IReadOnlyList<System.Runtime.InteropServices.SafeHandle> BackendHandles =>
+        _engine.Completions is { } completions ? [completions] : [];
 
     public long Reads => Interlocked.Read(ref _reads);
     public long Writes => Interlocked.Read(ref _writes);
@@ -67,16 +91,52 @@ public sealed class VirtioBlock : VirtioDevice
         return c;
     }
 
-    public override void ProcessQueue(int index) => ServeAvailable(Queues[index], Handle);
+    public override void ProcessQueue(int index)
+    {
+        var queue = Queues[index];
+        bool answered = false;
+        while (queue.TryPop(out var chain)) answered |= Handle(queue, chain);
+        _engine.Kick();                 // the batch goes to the host at once
+        answered |= AnswerFinished();
+        if (answered) SignalUsed(queue);
+    }
 
-    private void Handle(Virtqueue queue, DescriptorChain chain)
+    /// <summary>The engine's completion eventfd: answer what finished.</summary>
+    public override void OnBackendReady(int index)
+    {
+        if (AnswerFinished()) SignalUsed(Queues[0]);
+    }
+
+    public override void Quiesce()
+    {
+        _engine.Drain();
+        if (AnswerFinished()) SignalUsed(Queues[0]);
+    }
+
+    protected override void OnReset()
+    {
+        // The driver has forgotten these requests: let the host finish them, answer nobody.
+        _engine.Drain();
+        _engine.TakeFinished(_finished);
+        foreach (var request in _finished) request.Clear();
+        _finished.Clear();
+    }
+
+    /// <summary>Serves one chain: answers it now (true) or starts host I/O that answers it later (false).</summary>
+    private bool Handle(Virtqueue queue, DescriptorChain chain)
     {
         var reader = chain.Reader(Memory);
         // Every request has a 16-byte header to read and at least the status byte to write.
         if (!reader.TryRead(out BlockRequestHeader header) || chain.WritableLength == 0)
         {
             queue.Refuse(chain, ChainError.BadRequest);
-            return;
+            return true;
+        }
+        if (_requests[chain.HeadIndex] is { InFlight: true })
+        {
+            // A driver bug or a hostile one: answering it would clobber the request the host is working on.
+            queue.Refuse(chain, ChainError.HeadInFlight);
+            return true;
         }
         var writer = chain.Writer(Memory);
         byte status;
@@ -84,9 +144,9 @@ public sealed class VirtioBlock : VirtioDevice
         {
             status = header.Type switch
             {
-                BlockRequestType.In => Read(header.Sector, ref writer),
-                BlockRequestType.Out => Write(header.Sector, ref reader),
-                BlockRequestType.Flush => Flush(),
+                BlockRequestType.In => StartRead(chain.HeadIndex, header.Sector, ref writer),
+                BlockRequestType.Out => StartWrite(chain.HeadIndex, header.Sector, ref reader, ref writer),
+                BlockRequestType.Flush => Start(Request(chain.HeadIndex, BlockRequestType.Flush, 0, 0), ref writer),
                 BlockRequestType.GetId => GetId(ref writer),
                 BlockRequestType.Discard => Discard(ref reader),
                 _ => BlockStatus.Unsupported,
@@ -96,47 +156,95 @@ public sealed class VirtioBlock : VirtioDevice
         {
             status = BlockStatus.IoError;
         }
+        if (status == Started) return false;
         if (status == BlockStatus.IoError) Interlocked.Increment(ref _ioErrors);
         // The status is the chain's last writable byte, whatever came before it.
         writer.TrySkip(writer.Remaining - 1);
         writer.TryWrite(status);
         queue.AddUsed(chain.HeadIndex, writer.Written);
+        return true;
     }
 
     /// <summary>Whether [sector, +bytes) lies on the disk, in whole sectors.</summary>
     private bool InRange(ulong sector, ulong bytes) =>
         bytes % DiskImage.SectorSize == 0 && sector <= _disk.Sectors && bytes / DiskImage.SectorSize <= _disk.Sectors - sector;
 
-    private byte Read(ulong sector, ref ChainWriter writer)
+    private BlockRequest Request(ushort head, uint type, ulong offset, uint length)
+    {
+        var request = _requests[head] ??= new BlockRequest(head);
+        request.Begin(type, offset, length);
+        return request;
+    }
+
+    private byte StartRead(ushort head, ulong sector, ref ChainWriter writer)
     {
         uint length = writer.Remaining - 1;
         if (!InRange(sector, length)) return BlockStatus.IoError;
-        // Straight from the image into the guest's buffers, one preadv for the request.
-        _readSegments.Clear();
-        writer.TryTakeSegments(length, _readSegments);
-        _disk.Read(sector * DiskImage.SectorSize, _readSegments);
-        Interlocked.Increment(ref _reads);
-        Interlocked.Add(ref _bytesRead, length);
-        return BlockStatus.Ok;
+        var request = Request(head, BlockRequestType.In, sector * DiskImage.SectorSize, length);
+        // Straight from the image into the guest's buffers.
+        writer.TryTakeSegments(length, request.ReadBuffers);
+        return Start(request, ref writer);
     }
 
-    private byte Write(ulong sector, ref ChainReader reader)
+    private byte StartWrite(ushort head, ulong sector, ref ChainReader reader, ref ChainWriter writer)
     {
         uint length = reader.Remaining;
         if (_disk.ReadOnly || !InRange(sector, length)) return BlockStatus.IoError;
-        _writeSegments.Clear();
-        reader.TryTakeSegments(length, _writeSegments);
-        _disk.Write(sector * DiskImage.SectorSize, _writeSegments);
-        Interlocked.Increment(ref _writes);
-        Interlocked.Add(ref _bytesWritten, length);
-        return BlockStatus.Ok;
+        var request = Request(head, BlockRequestType.Out, sector * DiskImage.SectorSize, length);
+        reader.TryTakeSegments(length, request.WriteBuffers);
+        return Start(request, ref writer);
     }
 
-    private byte Flush()
+    /// <summary>Notes where the answer goes (the status byte, the used length) and hands the request to the engine.</summary>
+    private byte Start(BlockRequest request, ref ChainWriter writer)
     {
-        if (!_disk.ReadOnly) _disk.Flush();
-        Interlocked.Increment(ref _flushes);
-        return BlockStatus.Ok;
+        writer.TrySkip(writer.Remaining - 1);
+        _statusSegment.Clear();
+        writer.TryTakeSegments(1, _statusSegment);
+        request.Status = _statusSegment[0];
+        request.UsedLength = writer.Written;
+        _engine.Submit(request);
+        return Started;
+    }
+
+    /// <summary>Answers the driver for every request the engine has finished; true if there were any.</summary>
+    private bool AnswerFinished()
+    {
+        _engine.TakeFinished(_finished);
+        if (_finished.Count == 0) return false;
+        var queue = Queues[0];
+        foreach (var request in _finished)
+        {
+            Count(request);
+            request.Status.Span[0] = request.Succeeded ? BlockStatus.Ok : BlockStatus.IoError;
+            queue.AddUsed((ushort)request.Slot, request.UsedLength);
+            request.Clear();
+        }
+        _finished.Clear();
+        return true;
+    }
+
+    private void Count(BlockRequest request)
+    {
+        if (!request.Succeeded)
+        {
+            Interlocked.Increment(ref _ioErrors);
+            return;
+        }
+        switch (request.Type)
+        {
+            case BlockRequestType.In:
+                Interlocked.Increment(ref _reads);
+                Interlocked.Add(ref _bytesRead, request.Length);
+                break;
+            case BlockRequestType.Out:
+                Interlocked.Increment(ref _writes);
+                Interlocked.Add(ref _bytesWritten, request.Length);
+                break;
+            default:
+                Interlocked.Increment(ref _flushes);
+                break;
+        }
     }
 
     private byte GetId(ref ChainWriter writer)
@@ -164,5 +272,12 @@ public sealed class VirtioBlock : VirtioDevice
         }
         Interlocked.Increment(ref _discards);
         return BlockStatus.Ok;
+    }
+
+    /// <summary>Waits for the host I/O in flight, then closes the engine and the image.</summary>
+    public void Dispose()
+    {
+        _engine.Dispose();
+        _disk.Dispose();
     }
 }
