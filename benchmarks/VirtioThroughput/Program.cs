@@ -8,7 +8,9 @@ using Podvisor.Benchmarks;
 // aio=threads); the guest uses O_DIRECT. Network: a tap in a namespace, the host end run by io-bench too.
 // Podvisor runs once per disk I/O mode asked for (--io, default: its default mode), QEMU once per aio mode
 // (--qemu-aio, default: its default, threads); ratios are against QEMU's default.
-//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1] [--only seqread] [--io io_uring,threads,sync] [--qemu-aio threads,io_uring]
+// --slow-disk-ms N puts the disk on a block device with N ms of latency per I/O (dm-delay over a loop device)
+// (no readahead) and drops the host's page cache before each VM: a disk not in memory, where waiting matters.
+//   dotnet run -c Release --project benchmarks/VirtioThroughput -- [--rounds 1] [--only seqread] [--io io_uring,threads,sync] [--qemu-aio threads,io_uring] [--slow-disk-ms 1]
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
 string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
@@ -16,6 +18,7 @@ int rounds = int.Parse(Arg("--rounds", "1"));
 string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 string ioModes = Arg("--io", "default");
 string qemuAio = Arg("--qemu-aio", "threads");
+string? slowDiskMs = args.SkipWhile(a => a != "--slow-disk-ms").Skip(1).FirstOrDefault();
 const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
 const string Tap = "vbench0";
 
@@ -28,6 +31,22 @@ if (args.Contains("--inside"))
     string initrd = GuestInitrd.Build(baseInitrd, ioBench, Path.Combine(work, "initrd.gz"), only);
     string disk = Path.Combine(work, "disk.img");
     Run("dd", "if=/dev/urandom", $"of={disk}", "bs=1M", "count=256", "status=none");
+    string? loop = null;
+    if (slowDiskMs is not null)
+    {
+        loop = Capture("losetup", "--find", "--show", disk).Trim();
+        Environment.SetEnvironmentVariable("DM_DISABLE_UDEV", "1");      // no udev in the emulated host: dmsetup makes the node
+        Run("dmsetup", "create", "pvslow", "--noudevsync", "--table", $"0 {256 * 2048} delay {loop} 0 {slowDiskMs}");
+        disk = "/dev/mapper/pvslow";
+        Run("blockdev", "--setra", "0", disk);      // no readahead: each read the guest makes waits for the disk
+    }
+    // Cold host caches for every VM when the disk is slow; nothing to drop when it is a file in memory.
+    void ColdCache()
+    {
+        if (slowDiskMs is null) return;
+        Run("blockdev", "--flushbufs", disk);
+        File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+    }
     string netns = $"vbench{Environment.ProcessId}";
     Run("ip", "netns", "add", netns);
     try
@@ -40,12 +59,14 @@ if (args.Contains("--inside"))
         {
             foreach (string io in ioModes.Split(','))
             {
+                ColdCache();
                 Report(io == "default" ? "podvisor" : $"podvisor-{io}", GuestRun.Measure(netns, ioBench,
                     [podvisor, "run", "--no-emulated-host", "--kernel", kernel, "--initrd", initrd, "--cmdline", CommandLine, "--memory", "256",
                      "--disk", io == "default" ? disk : $"{disk},io={io}", "--net", $"tap={Tap}"], TimeSpan.FromMinutes(5)));
             }
             foreach (string aio in qemuAio.Split(','))
             {
+                ColdCache();
                 Report(aio == "threads" ? "qemu" : $"qemu-{aio}", GuestRun.Measure(netns, ioBench,
                     ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "microvm", "-m", "256", "-smp", "1", "-nodefaults", "-no-user-config",
                      "-nographic", "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", CommandLine,
@@ -58,6 +79,11 @@ if (args.Contains("--inside"))
     finally
     {
         Run("ip", "netns", "delete", netns);
+        if (loop is not null)
+        {
+            Run("dmsetup", "remove", "--noudevsync", "pvslow");
+            Run("losetup", "--detach", loop);
+        }
         Directory.Delete(work, recursive: true);
     }
     return 0;
@@ -65,7 +91,8 @@ if (args.Contains("--inside"))
 
 if (FullKvmRunner.PublishPodvisor() is not { } podvisorAot) return 1;
 string[] inside = ["dotnet", typeof(GuestRun).Assembly.Location, "--inside", "--podvisor", podvisorAot, "--kernel", kernel, "--initrd", baseInitrd,
-    "--rounds", rounds.ToString(), "--io", ioModes, "--qemu-aio", qemuAio, .. (only is null ? Array.Empty<string>() : ["--only", only])];
+    "--rounds", rounds.ToString(), "--io", ioModes, "--qemu-aio", qemuAio,
+    .. (only is null ? Array.Empty<string>() : ["--only", only]), .. (slowDiskMs is null ? Array.Empty<string>() : ["--slow-disk-ms", slowDiskMs])];
 var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: 3072, TimeSpan.FromMinutes(40));
 if (rc != 0) return rc;
 
@@ -76,7 +103,8 @@ var rows = output.Split('\n')
         Iops: p[4] == "-" ? (double?)null : double.Parse(p[4], System.Globalization.CultureInfo.InvariantCulture)))
     .ToList();
 double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
-Console.WriteLine($"virtio throughput measured in the guest ({Path.GetFileName(kernel)}, 1 vCPU, 256 MiB, 256 MiB raw disk, tap), {where}; median of {rounds}");
+string diskKind = slowDiskMs is null ? "256 MiB raw image in memory" : $"256 MiB block device with {slowDiskMs} ms latency, cold host cache";
+Console.WriteLine($"virtio throughput measured in the guest ({Path.GetFileName(kernel)}, 1 vCPU, 256 MiB, {diskKind}, tap), {where}; median of {rounds}");
 var vmms = rows.Select(r => r.Vmm).Distinct().ToList();
 if (!vmms.Contains("qemu"))
 {
@@ -101,12 +129,16 @@ static void Report(string vmm, Dictionary<string, (double MBps, double? Iops)> r
         Console.WriteLine(FormattableString.Invariant($"result {vmm} {name} {mbps} {(iops is { } i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")}"));
 }
 
-static void Run(params string[] command)
+static void Run(params string[] command) => Capture(command);
+
+static string Capture(params string[] command)
 {
-    var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true };
+    var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
     foreach (string a in command.Skip(1)) psi.ArgumentList.Add(a);
     using var p = Process.Start(psi)!;
+    var output = p.StandardOutput.ReadToEndAsync();
     string errors = p.StandardError.ReadToEnd();
     p.WaitForExit();
     if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {errors}");
+    return output.Result;
 }

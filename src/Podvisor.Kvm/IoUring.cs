@@ -14,7 +14,7 @@ namespace Podvisor.Kvm;
 public sealed unsafe class IoUring : IDisposable
 {
     private const int SysSetup = 425, SysEnter = 426, SysRegister = 427;
-    private const uint EnterGetEvents = 1, RegisterEventFd = 4;
+    private const uint EnterGetEvents = 1, RegisterEventFd = 4, RegisterIoWqMaxWorkers = 19;
     private const long OffSqRing = 0, OffCqRing = 0x8000000, OffSqes = 0x10000000;
 
     private readonly KvmFileDescriptor _ring;
@@ -123,6 +123,23 @@ public sealed unsafe class IoUring : IDisposable
             throw new KvmException("io_uring_register(EVENTFD)", errno);
         }
         _eventFd = lease;
+    }
+
+    /// <summary>
+    /// Lets the kernel run up to <paramref name="bounded"/> blocking requests of this ring at once in its io-wq
+    /// workers (reads and writes that cannot finish without waiting for a device, on files without async
+    /// buffered I/O). The kernel's default is 4 per CPU, which caps a one-CPU host at 4 requests in flight.
+    /// False if the kernel is older than 5.15 and keeps its default.
+    /// </summary>
+    public bool LimitBlockingWorkers(uint bounded)
+    {
+        uint* counts = stackalloc uint[2] { bounded, 0 };   // 0: leave the unbounded (network) limit as it is
+        // SAFETY: two uints the kernel reads (and overwrites with the previous limits).
+        long rc = (long)LibC.syscall(SysRegister, _ring.Fd, RegisterIoWqMaxWorkers, counts, 2);
+        if (rc >= 0) return true;
+        int errno = LibC.errno;
+        if (errno == Errnos.EINVAL) return false;
+        throw new KvmException("io_uring_register(IOWQ_MAX_WORKERS)", errno);
     }
 
     /// <summary>Queues a vectored read of <paramref name="file"/> at <paramref name="offset"/> into <paramref name="buffers"/>.</summary>

@@ -95,6 +95,13 @@ public sealed class IoUringTests : IDisposable
     }
 
     [Fact]
+    public void TheBlockingWorkerLimitCanBeRaised()
+    {
+        using var ring = new IoUring(4);
+        Assert.True(ring.LimitBlockingWorkers(64));       // kernels from 5.15 on; this one is newer
+    }
+
+    [Fact]
     public void ASlotCannotBeUsedTwiceWhileInFlight()
     {
         using var file = File(new byte[4096]);
