@@ -7,7 +7,7 @@ namespace Podvisor.EmulatedHost;
 
 /// <summary>
 /// The emulated host's kernel and initramfs: Debian's stock kernel (downloaded with apt-get, unpacked
-/// without installing) and a busybox initramfs with kvm_amd, virtio, 9p, overlayfs and tun modules and our
+/// without installing) and a busybox initramfs with kvm_amd, virtio, 9p, overlayfs, tun, loop and dm_delay modules and our
 /// job agent as /init. Built once and cached.
 /// </summary>
 public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion)

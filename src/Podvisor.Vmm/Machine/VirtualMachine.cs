@@ -205,14 +205,20 @@ public sealed class VirtualMachine : IDisposable
             {
                 int i = devices.Count;
                 var config = Config.Disks[i];
+                string id = config.Id ?? $"podvisor-disk{i}";
                 VirtioBlock block;
                 try
                 {
-                    block = new VirtioBlock(disks[0], config.Id ?? $"podvisor-disk{i}", config.Io ?? VirtioBlock.DefaultIoMode);
+                    block = new VirtioBlock(disks[0], id, config.Io ?? VirtioBlock.DefaultIoMode);
+                }
+                catch (KvmException) when (config.Io is null)
+                {
+                    // io_uring refused (a seccomp profile, kernel.io_uring_disabled): the worker pool does as well on a slow disk.
+                    block = new VirtioBlock(disks[0], id, BlockIoMode.Threads);
                 }
                 catch (KvmException e)
                 {
-                    throw new ArgumentException($"disk {config.Path}: {config.Io ?? VirtioBlock.DefaultIoMode} I/O is not available on this host ({e.Message}); choose another I/O mode");
+                    throw new ArgumentException($"disk {config.Path}: {config.Io} I/O is not available on this host ({e.Message}); choose another I/O mode");
                 }
                 devices.Add((block, $"virtio-blk{i}", block));
                 disks.RemoveAt(0);
