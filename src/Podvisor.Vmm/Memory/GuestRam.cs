@@ -26,13 +26,17 @@ public sealed class GuestRam : IGuestMemory, IDisposable
             : new HostMemory(size, transparentHugePages: true);
         VmmDirty = new DirtyBitmap(size / PageSize);
         ulong low = Math.Min(size, lowMemoryLimit);
-        Regions = size > low
+        _regions = size > low
             ? [new(new GuestAddress(0), low, 0), new(new GuestAddress(HighMemoryStart), size - low, low)]
             : [new(new GuestAddress(0), low, 0)];
     }
 
+    // An array, walked with for: every descriptor a device reads passes through HostOffset, and a foreach over
+    // the IReadOnlyList would allocate an enumerator each time.
+    private readonly GuestRegion[] _regions;
+
     /// <summary>RAM below the MMIO window, then (for large guests) RAM from 4 GiB.</summary>
-    public IReadOnlyList<GuestRegion> Regions { get; }
+    public IReadOnlyList<GuestRegion> Regions => _regions;
 
     /// <summary>One past the highest RAM address.</summary>
     public GuestAddress End => new(Regions[^1].End);
@@ -64,23 +68,27 @@ public sealed class GuestRam : IGuestMemory, IDisposable
 
     public void AddWritableSegments(GuestAddress address, int length, List<Memory<byte>> segments)
     {
-        GetSpan(address, length);          // bounds check, and the pages count as written
-        foreach (var window in HostWindows(address, length)) segments.Add(window);
+        ulong offset = HostOffset(address, length);
+        // The pages count as written by the VMM.
+        if (length > 0)
+            for (ulong page = offset / PageSize; page <= (offset + (ulong)length - 1) / PageSize; page++) VmmDirty.MarkDirty(page);
+        // Split where the host mapping's 1 GiB windows end (a loop, not an iterator: one per guest buffer).
+        while (length > 0)
+        {
+            int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
+            segments.Add(_host.GetMemory(offset, n));
+            offset += (ulong)n;
+            length -= n;
+        }
     }
 
     public void AddReadableSegments(GuestAddress address, int length, List<ReadOnlyMemory<byte>> segments)
-    {
-        foreach (var window in HostWindows(address, length)) segments.Add(window);
-    }
-
-    /// <summary>[address, +length) of guest RAM as host memory, split where the host mapping's windows end.</summary>
-    private IEnumerable<Memory<byte>> HostWindows(GuestAddress address, int length)
     {
         ulong offset = HostOffset(address, length);
         while (length > 0)
         {
             int n = (int)Math.Min((ulong)length, HostMemory.BytesToWindowEnd(offset));
-            yield return _host.GetMemory(offset, n);
+            segments.Add(_host.GetMemory(offset, n));
             offset += (ulong)n;
             length -= n;
         }
@@ -107,7 +115,7 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     {
         if (length >= 0)
         {
-            foreach (var region in Regions)
+            foreach (var region in _regions)
             {
                 if (address.Value >= region.Start.Value && address.Value <= region.End && (ulong)length <= region.End - address.Value)
                     return region.HostOffset + (address.Value - region.Start.Value);

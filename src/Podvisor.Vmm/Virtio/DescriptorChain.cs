@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Podvisor.Vmm.Memory;
 
 namespace Podvisor.Vmm.Virtio;
@@ -64,6 +65,7 @@ public sealed class DescriptorChain
             return false;
         }
         var buffers = new List<GuestBuffer>(4);
+        ReadOnlySpan<byte> indirectTable = default;
         GuestAddress currentTable = table;
         int tableSize = queueSize, visited = 0;
         bool inIndirect = false, seenWritable = false;
@@ -77,14 +79,22 @@ public sealed class DescriptorChain
                 return false;
             }
             Descriptor d;
-            try
+            if (inIndirect)
             {
-                d = memory.ReadValue<Descriptor>(currentTable.Add((ulong)index * Descriptor.Size));
+                // The whole table was checked to lie in RAM: read from it directly (a copy, as the guest may change it).
+                d = MemoryMarshal.Read<Descriptor>(indirectTable.Slice(index * (int)Descriptor.Size, (int)Descriptor.Size));
             }
-            catch (GuestMemoryException)
+            else
             {
-                error = ChainError.DescriptorOutOfRange;
-                return false;
+                try
+                {
+                    d = memory.ReadValue<Descriptor>(currentTable.Add((ulong)index * Descriptor.Size));
+                }
+                catch (GuestMemoryException)
+                {
+                    error = ChainError.DescriptorOutOfRange;
+                    return false;
+                }
             }
             if (d.IsIndirect)
             {
@@ -100,6 +110,7 @@ public sealed class DescriptorChain
                 // The table replaces the rest of the chain (an indirect descriptor is alone or last).
                 currentTable = new GuestAddress(d.Address);
                 tableSize = (int)(d.Length / Descriptor.Size);
+                indirectTable = memory.GetReadOnlySpan(currentTable, (int)d.Length);
                 inIndirect = true;
                 visited = 0;
                 index = 0;
@@ -124,9 +135,10 @@ public sealed class DescriptorChain
     private static bool InsideRam(IGuestMemory memory, ulong address, uint length)
     {
         if (length > int.MaxValue || address > ulong.MaxValue - length) return false;
-        foreach (var region in memory.Regions)
+        var regions = memory.Regions;
+        for (int i = 0; i < regions.Count; i++)         // not foreach: no enumerator allocated per buffer
         {
-            if (address >= region.Start.Value && address + length <= region.End) return true;
+            if (address >= regions[i].Start.Value && address + length <= regions[i].End) return true;
         }
         return false;
     }
