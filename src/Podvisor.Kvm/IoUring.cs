@@ -85,22 +85,6 @@ public sealed unsafe class IoUring : IDisposable
         return (byte*)p;
     }
 
-    /// <summary>Whether this kernel lets the process use io_uring (it may be disabled by sysctl or seccomp).</summary>
-    public static bool IsSupported(out string? reason)
-    {
-        try
-        {
-            using var probe = new IoUring(1);
-            reason = null;
-            return true;
-        }
-        catch (KvmException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-    }
-
     /// <summary>Slots (requests in flight at once).</summary>
     public uint Entries { get; }
 

@@ -57,21 +57,14 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     public Span<byte> GetSpan(GuestAddress address, int length)
     {
         ulong offset = HostOffset(address, length);
-        if (length > 0)
-        {
-            // Spans are writable: count every page they cover as written by the VMM.
-            for (ulong page = offset / PageSize; page <= (offset + (ulong)length - 1) / PageSize; page++)
-                VmmDirty.MarkDirty(page);
-        }
+        MarkWritten(offset, length);        // spans are writable
         return _host.GetSpan(offset, length);
     }
 
     public void AddWritableSegments(GuestAddress address, int length, List<Memory<byte>> segments)
     {
         ulong offset = HostOffset(address, length);
-        // The pages count as written by the VMM.
-        if (length > 0)
-            for (ulong page = offset / PageSize; page <= (offset + (ulong)length - 1) / PageSize; page++) VmmDirty.MarkDirty(page);
+        MarkWritten(offset, length);
         // Split where the host mapping's 1 GiB windows end (a loop, not an iterator: one per guest buffer).
         while (length > 0)
         {
@@ -80,6 +73,13 @@ public sealed class GuestRam : IGuestMemory, IDisposable
             offset += (ulong)n;
             length -= n;
         }
+    }
+
+    /// <summary>Counts every page of [offset, +length) of the mapping as written by the VMM (migration resends them).</summary>
+    private void MarkWritten(ulong offset, int length)
+    {
+        if (length <= 0) return;
+        for (ulong page = offset / PageSize; page <= (offset + (ulong)length - 1) / PageSize; page++) VmmDirty.MarkDirty(page);
     }
 
     public void AddReadableSegments(GuestAddress address, int length, List<ReadOnlyMemory<byte>> segments)

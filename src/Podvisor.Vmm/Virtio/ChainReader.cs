@@ -41,15 +41,21 @@ public struct ChainReader(IGuestMemory memory, DescriptorChain chain)
         {
             var (start, n) = chain.ContiguousRun(_buffer, _offset, count);
             memory.AddReadableSegments(start, (int)n, segments);
-            for (uint left = n; left > 0;)
-            {
-                uint step = Math.Min(left, chain.Buffers[_buffer].Length - _offset);
-                Advance(step);
-                left -= step;
-            }
+            Skip(n);
             count -= n;
         }
         return true;
+    }
+
+    /// <summary>Moves the cursor <paramref name="count"/> readable bytes on, across buffers (count ≤ <see cref="Remaining"/>).</summary>
+    private void Skip(uint count)
+    {
+        while (count > 0)
+        {
+            uint n = Math.Min(count, chain.Buffers[_buffer].Length - _offset);
+            Advance(n);
+            count -= n;
+        }
     }
 
     private void Advance(uint n)
