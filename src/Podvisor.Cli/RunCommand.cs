@@ -174,7 +174,7 @@ internal static class RunCommand
             return 2;
         }
         endpoint.Dispose();
-        if (Volatile.Read(ref current) is { } last) StartupTrace.Mark($"VM stopped; {last.Exits.Summary()}");
+        if (Volatile.Read(ref current) is { } last) StartupTrace.Mark($"VM stopped; {last.Exits.Summary()}; serial: {last.Serial.Describe()}");
         Console.Error.WriteLine($"podvisor: VM stopped: {stopped.Reason} ({stopped.Detail})");
         return stopped.ExitCode;
     }

@@ -11,14 +11,24 @@ internal sealed class GuestConsole(Process process, Task<string> stderr, Cancell
 
     public string Text => _seen.ToString();
 
-    /// <summary>Reads on until <paramref name="text"/> has appeared (3 minutes at most); fails if the console ends first.</summary>
+    /// <summary>Reads on until <paramref name="text"/> has appeared (3 minutes at most); fails if the console
+    /// ends first, or at the deadline after interrupting podvisor (its report of the VM is in the message).</summary>
     public async Task WaitForAsync(string text)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(3));
         while (!_seen.ToString().Contains(text, StringComparison.Ordinal))
         {
-            int n = await process.StandardOutput.ReadAsync(_buffer, timeout.Token);
+            int n;
+            try
+            {
+                n = await process.StandardOutput.ReadAsync(_buffer, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Assert.Fail($"no \"{text}\" on the console within 3 minutes; console:\n{_seen}\npodvisor, interrupted:\n{await Podvisor.InterruptAsync(process, stderr)}");
+                throw;
+            }
             Assert.True(n > 0, $"console ended before \"{text}\":\n{_seen}\n{(process.HasExited ? await stderr : "")}");
             _seen.Append(_buffer, 0, n);
         }

@@ -50,7 +50,7 @@ public sealed class ManifestBootTests
         try
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
-            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 120_000 };
+            using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             while (true)
             {
                 try
@@ -64,21 +64,29 @@ public sealed class ManifestBootTests
                 }
             }
             var seen = new StringBuilder();
-            void WaitFor(string text)
+            async Task WaitFor(string text)
             {
                 var buffer = new byte[4096];
+                var until = DateTime.UtcNow.AddMinutes(2);
                 while (!seen.ToString().Contains(text, StringComparison.Ordinal))
                 {
+                    if (!socket.Poll(TimeSpan.FromTicks(Math.Max(0, (until - DateTime.UtcNow).Ticks)), SelectMode.SelectRead))
+                    {
+                        // Is the guest alive and the input lost, or is the guest stuck? Probe: another Enter.
+                        socket.Send("\n"u8);
+                        string probe = socket.Poll(TimeSpan.FromSeconds(5), SelectMode.SelectRead) ? $"answered: {Encoding.ASCII.GetString(buffer, 0, socket.Receive(buffer))}" : "no answer in 5 s";
+                        Assert.Fail($"no \"{text}\" on the console socket within 2 minutes; so far:\n{seen}\na further Enter: {probe}\npodvisor, interrupted:\n{await Podvisor.InterruptAsync(process, stderr)}");
+                    }
                     int n = socket.Receive(buffer);
                     Assert.True(n > 0, $"console closed before \"{text}\"; so far:\n{seen}");
                     seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
                 }
             }
-            WaitFor("GUEST-SHELL");
-            WaitFor("\u001b[6n");                                      // busybox asks where the cursor is…
+            await WaitFor("GUEST-SHELL");
+            await WaitFor("\u001b[6n");                                      // busybox asks where the cursor is…
             socket.Send("\u001b[1;1R"u8);                              // …and a terminal answers
             socket.Send("echo sock-$((6*7))\n"u8);
-            WaitFor("sock-42");
+            await WaitFor("sock-42");
             socket.Send("exit\n"u8);
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), seen.ToString());
             string errors = await stderr;

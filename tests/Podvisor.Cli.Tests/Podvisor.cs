@@ -12,7 +12,8 @@ internal static class Podvisor
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    /// <summary>Starts podvisor with its output redirected; the caller waits for it.</summary>
+    /// <summary>Starts podvisor with its output redirected and its trace on (when the VM stops it reports its
+    /// exits and the serial port's state: what a stuck console test needs); the caller waits for it.</summary>
     public static Process Start(IEnumerable<string> args, string? tempDirectory = null)
     {
         var psi = new ProcessStartInfo("dotnet")
@@ -23,7 +24,27 @@ internal static class Podvisor
         psi.ArgumentList.Add(Dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         if (tempDirectory is not null) psi.Environment["TMPDIR"] = tempDirectory;
+        psi.Environment["PODVISOR_TRACE"] = "1";
         return Process.Start(psi)!;
+    }
+
+    /// <summary>Interrupts a started podvisor as Ctrl-C does (it stops the VM and reports how it stood) and
+    /// returns its standard error; kills it if it does not end within 30 s.</summary>
+    public static async Task<string> InterruptAsync(Process process, Task<string> stderr)
+    {
+        if (!process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()])) await kill.WaitForExitAsync();
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        return await stderr;
     }
 
     public static Result Run(IEnumerable<string> args, string? tempDirectory = null, TimeSpan? timeout = null)

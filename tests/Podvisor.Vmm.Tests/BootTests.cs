@@ -218,7 +218,16 @@ public sealed class BootTests
                 Assert.True(console.WaitFor("\u001b[6n", BootTimeout), console.Text);
                 vm.Serial.QueueInput("\u001b[1;1R"u8);
                 vm.Serial.QueueInput("echo serial-in-$((6*7))\n"u8);
-                Assert.True(console.WaitFor("serial-in-42", BootTimeout), console.Text);
+                if (!console.WaitFor("serial-in-42", BootTimeout))
+                {
+                    // Is the guest alive and the line lost, or is the guest stuck? Probe: another Enter.
+                    long exits = vm.Exits.Total, bytes = console.Bytes;
+                    string state = vm.Serial.Describe();
+                    vm.Serial.QueueInput("\n"u8);
+                    Thread.Sleep(5000);
+                    Assert.Fail($"typed line never answered; serial then: {state}; a further Enter gave {console.Bytes - bytes} console bytes " +
+                        $"and {vm.Exits.Total - exits} exits in 5 s; serial now: {vm.Serial.Describe()}; exits {vm.Exits.Summary()}; console:\n{console.Text}");
+                }
                 vm.Serial.QueueInput("exit\n"u8);
             });
         Assert.Contains("GUEST-EXIT", console.Text);

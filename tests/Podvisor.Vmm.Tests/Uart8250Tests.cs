@@ -77,4 +77,13 @@ public sealed class Uart8250Tests
         Assert.Equal(0xc0, _uart.Read(2) & 0xc0);
         Assert.Equal(0xff, _uart.Read(9));             // outside the register file
     }
+
+    [Fact]
+    public void DescribeReportsWhatAStuckConsoleNeedsToKnow()
+    {
+        _uart.Write(1, 0x01);                          // IER: received data
+        _uart.QueueInput("abc"u8);
+        _uart.Write(0, (byte)'x');
+        Assert.Equal("IER=0x01 LCR=0x03 MCR=0x08 FCR=0x00, 3 input bytes unread, THR-empty interrupt pending, 1 bytes out", _uart.Describe());
+    }
 }

@@ -31,6 +31,13 @@ public sealed class Uart8250 : IPortIoDevice
 
     public long BytesOut { get; private set; }
 
+    /// <summary>Registers and queues in one line, for a report when a console seems stuck.</summary>
+    public string Describe()
+    {
+        lock (_lock)
+            return $"IER=0x{_ier:x2} LCR=0x{_lcr:x2} MCR=0x{_mcr:x2} FCR=0x{_fcr:x2}, {_input.Count} input bytes unread, THR-empty interrupt {(_thrEmptyPending ? "pending" : "taken")}, {BytesOut} bytes out";
+    }
+
     public void QueueInput(ReadOnlySpan<byte> bytes)
     {
         bool interrupt;
