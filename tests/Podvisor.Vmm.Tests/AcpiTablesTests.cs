@@ -61,6 +61,7 @@ public sealed class AcpiTablesTests : IDisposable
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(fadt.AsSpan(112));
         Assert.Equal(0u, flags & (1u << 20));                          // not hardware-reduced: the ISA IRQs stay
         Assert.NotEqual(0u, flags & (1u << 10));                       // RESET_REG_SUP
+        Assert.Equal(0u, flags & (1u << 4));                           // PWR_BUTTON clear: a fixed-feature power button
         Assert.Equal(Fadt.SciIrq, BinaryPrimitives.ReadUInt16LittleEndian(fadt.AsSpan(46)));
         Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(fadt.AsSpan(48)));   // no SMI command: always ACPI mode
         Assert.Equal(Ports.EventBlock, BinaryPrimitives.ReadUInt32LittleEndian(fadt.AsSpan(56)));
@@ -187,6 +188,28 @@ public sealed class AcpiTablesTests : IDisposable
         Span<byte> both = stackalloc byte[4];                            // one 32-bit access spanning status and enable
         pm.Read(AcpiPowerManagement.StatusOffset, both);
         Assert.Equal(0x0120_0000u, BinaryPrimitives.ReadUInt32LittleEndian(both));
+    }
+
+    [Fact]
+    public void PowerButtonRaisesTheSciWhileItsEnabledStatusIsSet()
+    {
+        var sci = new List<bool>();
+        var pm = new AcpiPowerManagement(() => { }, () => { }, sci.Add);
+        pm.PressPowerButton();                                           // before the guest enabled it: latched, no SCI
+        Assert.Empty(sci);
+        Assert.False(pm.PowerButtonEnabled);
+        Assert.Equal(AcpiPowerManagement.PowerButton, Read16(pm, AcpiPowerManagement.StatusOffset));
+        Write16(pm, AcpiPowerManagement.EnableOffset, AcpiPowerManagement.PowerButton);
+        Assert.True(pm.PowerButtonEnabled);
+        Assert.Equal([true], sci);                                       // enabling with the status set raises it
+        Write16(pm, AcpiPowerManagement.StatusOffset, AcpiPowerManagement.PowerButton);   // the guest's handler clears it
+        Assert.Equal([true, false], sci);
+        pm.PressPowerButton();
+        pm.PressPowerButton();                                           // a level: a second press while high changes nothing
+        Assert.Equal([true, false, true], sci);
+        Write16(pm, AcpiPowerManagement.EnableOffset, 0);                // disabling lowers it, the status stays
+        Assert.Equal([true, false, true, false], sci);
+        Assert.Equal(AcpiPowerManagement.PowerButton, Read16(pm, AcpiPowerManagement.StatusOffset));
     }
 
     [Fact]

@@ -235,6 +235,35 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void APowerButtonPressReachesTheGuestsAcpiAndItShutsDown()
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-powerbutton-").FullName;
+        try
+        {
+            // The guest's stand-in for acpid: Linux counts fixed events in sysfs; on the first press, power off.
+            const string Script = """
+                c=/sys/firmware/acpi/interrupts/ff_pwr_btn
+                echo "POWER-BUTTON-WATCH $(cat $c)"
+                while [ "$(cut -d' ' -f1 < $c | tr -d ' ')" = 0 ]; do sleep 0.1; done
+                echo "POWER-BUTTON-PRESSED $(cat $c)"
+                """;
+            var (stopped, console) = Boot(Microvm with { InitrdPath = GuestImages.InitrdRunning(Script, dir), CommandLine = MachineConfig.DefaultCommandLine + " quiet" },
+                (vm, console) =>
+                {
+                    Assert.True(console.WaitFor("POWER-BUTTON-WATCH", BootTimeout), console.Text);
+                    Assert.True(vm.RequestShutdown(), "the guest's ACPI did not enable the power button event");
+                });
+            Assert.Contains("POWER-BUTTON-PRESSED", console.Text);
+            Assert.Contains("GUEST-EXIT", console.Text);
+            Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PausedGuestMakesNoProgressAndResumes()
     {
         var (stopped, console) = Boot(Microvm, (vm, console) =>

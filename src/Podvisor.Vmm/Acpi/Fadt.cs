@@ -6,13 +6,14 @@ namespace Podvisor.Vmm.Acpi;
 /// clock are ISA devices. So it has the minimum fixed hardware instead: a PM1a event block, a PM1a control
 /// block (poweroff: SLP_TYP=S5 + SLP_EN) and a reset register, all on I/O ports served by
 /// <see cref="Devices.Acpi.AcpiPowerManagement"/>; no SMI command port (always in ACPI mode), no PM timer,
-/// no GPE blocks, SCI on IRQ 9 (never raised: there is no fixed-hardware event to report).
+/// no GPE blocks, SCI on IRQ 9, raised by the one fixed-hardware event: the power button (the host's way to
+/// ask the guest to shut down).
 /// </summary>
 public static class Fadt
 {
     public const int Length = 276;
     public const byte SciIrq = 9;
-    private const uint FlagWbinvd = 1 << 0, FlagProcC1 = 1 << 2, FlagNoPowerButton = 1 << 4, FlagNoSleepButton = 1 << 5,
+    private const uint FlagWbinvd = 1 << 0, FlagProcC1 = 1 << 2, FlagNoSleepButton = 1 << 5,
         FlagResetRegisterSupported = 1 << 10;
     private const ushort BootArchLegacyDevices = 1 << 0, BootArch8042 = 1 << 1, BootArchNoVga = 1 << 2, BootArchNoMsi = 1 << 3;
     private const ushort C2NotSupported = 101, C3NotSupported = 1001;
@@ -38,7 +39,7 @@ public static class Fadt
         t.Append(new byte[109 - 100]);                       // 100..108 flush size/stride, duty cycle, alarms, century
         t.AppendUInt16(BootArchLegacyDevices | BootArch8042 | BootArchNoVga | BootArchNoMsi);   // 109 IAPC_BOOT_ARCH
         t.AppendByte(0);                                     // 111 reserved
-        t.AppendUInt32(FlagWbinvd | FlagProcC1 | FlagNoPowerButton | FlagNoSleepButton | FlagResetRegisterSupported); // 112
+        t.AppendUInt32(FlagWbinvd | FlagProcC1 | FlagNoSleepButton | FlagResetRegisterSupported); // 112: fixed power button
         t.Append(GenericAddress.IoPort8(ports.Reset).ToBytes()); // 116 RESET_REG
         t.AppendByte(AcpiPorts.ResetValue);                  // 128 RESET_VALUE
         t.AppendUInt16(0);                                   // 129 ARM_BOOT_ARCH

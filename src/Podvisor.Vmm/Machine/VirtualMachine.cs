@@ -41,6 +41,7 @@ public sealed class VirtualMachine : IDisposable
     private readonly TaskCompletionSource<VmStopped> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CountdownEvent? _parked;
     private VmState _state = VmState.Created;
+    private readonly AcpiPowerManagement _acpi;
 
     private VirtualMachine(MachineConfig config, Kvm.Kvm kvm, Vm vm, GuestRam ram, Action<byte> consoleOutput)
     {
@@ -53,12 +54,25 @@ public sealed class VirtualMachine : IDisposable
         _portIo.Register(I8042Port, 5, new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042")));
         _portIo.Register(CmosPort, 2, new CmosRtc());
         _portIo.Register(BootTimerPort, 1, BootTimer);
-        _portIo.Register(AcpiPmPort, AcpiPorts.Count, new AcpiPowerManagement(
+        _acpi = new AcpiPowerManagement(
             () => Stop(StopReason.GuestPowerOff, "the guest powered off (ACPI S5)"),
-            () => Stop(StopReason.GuestReset, "the guest reset the machine through the ACPI reset register")));
+            () => Stop(StopReason.GuestReset, "the guest reset the machine through the ACPI reset register"),
+            level => vm.SetIrqLine(Fadt.SciIrq, level));
+        _portIo.Register(AcpiPmPort, AcpiPorts.Count, _acpi);
     }
 
     public MachineConfig Config { get; }
+
+    /// <summary>
+    /// Asks the guest to shut down: presses the ACPI power button (the guest's ACPI daemon, systemd-logind or
+    /// init decides what to do). Returns false when the guest has not enabled the power button event, i.e.
+    /// nothing in it would hear the press (the press is still made: the guest may enable it later).
+    /// </summary>
+    public bool RequestShutdown()
+    {
+        _acpi.PressPowerButton();
+        return _acpi.PowerButtonEnabled;
+    }
 
     public Uart8250 Serial { get; }
 

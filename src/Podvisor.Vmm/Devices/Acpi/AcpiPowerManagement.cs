@@ -6,17 +6,45 @@ namespace Podvisor.Vmm.Devices.Acpi;
 /// The fixed ACPI registers the FADT points at, on consecutive I/O ports: PM1a status (write 1 to clear)
 /// and enable, PM1a control, and the reset register. Writing SLP_EN with the S5 sleep type to PM1a control
 /// powers the machine off; writing the reset value to the reset register resets it. Only S5 is offered
-/// (the DSDT declares no other sleep state).
+/// (the DSDT declares no other sleep state). The fixed-feature power button is how the host asks the guest
+/// to shut down (as libvirt does for KubeVirt): <see cref="PressPowerButton"/> sets PWRBTN_STS, and the SCI
+/// (a level) is high while an enabled status bit is set.
 /// </summary>
-public sealed class AcpiPowerManagement(Action onPowerOff, Action onReset) : IPortIoDevice
+public sealed class AcpiPowerManagement(Action onPowerOff, Action onReset, Action<bool>? sci = null) : IPortIoDevice
 {
     public const ushort StatusOffset = 0, EnableOffset = 2, ControlOffset = 4, ResetOffset = 6;
-    public const ushort SciEnable = 1 << 0, SleepEnable = 1 << 13;
+    public const ushort SciEnable = 1 << 0, SleepEnable = 1 << 13, PowerButton = 1 << 8;
     private const int SleepTypeShift = 10;
     private const ushort SleepTypeMask = 0x7 << SleepTypeShift;
 
     private readonly Lock _lock = new();
     private ushort _status, _enable, _control = SciEnable;
+    private bool _sciLevel;
+
+    /// <summary>Presses the power button: the guest's ACPI sees a power-button event once it has enabled it.</summary>
+    public void PressPowerButton()
+    {
+        lock (_lock)
+        {
+            _status |= PowerButton;
+            UpdateSci();
+        }
+    }
+
+    /// <summary>Whether the guest has enabled the power button event (PWRBTN_EN): if not, nothing in it listens to the button.</summary>
+    public bool PowerButtonEnabled
+    {
+        get { lock (_lock) return (_enable & PowerButton) != 0; }
+    }
+
+    // Under the lock, so level changes reach the line in the order the registers changed.
+    private void UpdateSci()
+    {
+        bool level = (_status & _enable & PowerButton) != 0;
+        if (level == _sciLevel) return;
+        _sciLevel = level;
+        sci?.Invoke(level);
+    }
 
     /// <summary>A PM1 control value asking for sleep state <paramref name="sleepType"/>.</summary>
     public static ushort SleepRequest(byte sleepType) => (ushort)((sleepType << SleepTypeShift) | SleepEnable);
@@ -51,8 +79,8 @@ public sealed class AcpiPowerManagement(Action onPowerOff, Action onReset) : IPo
                 ushort mask = (ushort)(0xff << shift), value = (ushort)(data[i] << shift);
                 switch (port & ~1)
                 {
-                    case StatusOffset: _status &= (ushort)~(value & mask); break;        // write 1 to clear
-                    case EnableOffset: _enable = (ushort)((_enable & ~mask) | value); break;
+                    case StatusOffset: _status &= (ushort)~(value & mask); UpdateSci(); break;        // write 1 to clear
+                    case EnableOffset: _enable = (ushort)((_enable & ~mask) | value); UpdateSci(); break;
                     case ControlOffset:
                         ushort control = (ushort)((_control & ~mask) | value);
                         powerOff |= (control & SleepEnable) != 0
