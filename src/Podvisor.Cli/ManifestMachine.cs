@@ -1,4 +1,5 @@
 using Podvisor.Api;
+using Podvisor.Launcher;
 using MachineConfig = Podvisor.Vmm.Machine.MachineConfig;
 
 namespace Podvisor.Cli;
@@ -43,23 +44,8 @@ internal static class ManifestMachine
         var domain = spec.Domain!;
         var boot = domain.Firmware!.KernelBoot!;
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var config = new MachineConfig
-        {
-            KernelPath = Path.GetFullPath(boot.HostPath!.KernelPath!, folder),
-            InitrdPath = boot.HostPath.InitrdPath is { } initrd ? Path.GetFullPath(initrd, folder) : null,
-            CommandLine = boot.KernelArgs ?? MachineConfig.DefaultCommandLine,
-            Cpus = domain.Vcpus(),
-            MemoryMiB = domain.GuestMemoryBytes() / Quantities.MiB,
-            HugePageSizeMiB = domain.Memory?.Hugepages?.PageSize switch
-            {
-                "2Mi" => 2,
-                "1Gi" => 1024,
-                _ => null,
-            },
-            Rng = domain.Devices?.Rng is not null,
-            // As in KubeVirt, every VM gets a balloon unless the manifest says autoattachMemBalloon: false.
-            Balloon = domain.Devices?.AutoattachMemBalloon == false ? null : new Vmm.Devices.Virtio.Balloon.BalloonOptions(),
-        };
+        var config = DomainMachine.Configure(domain, Path.GetFullPath(boot.HostPath!.KernelPath!, folder),
+            boot.HostPath.InitrdPath is { } initrd ? Path.GetFullPath(initrd, folder) : null);
         var scratch = new List<string>();
         try
         {
@@ -79,27 +65,18 @@ internal static class ManifestMachine
     /// </summary>
     private static Vmm.Machine.DiskConfig DiskOf(Disk disk, Volume volume, string folder, List<string> scratch)
     {
-        bool readOnly = disk.DiskTarget?.ReadOnly == true;
         if (volume.HostDisk is { } host)
         {
             string image = Path.GetFullPath(host.Path!, folder);
             if (host.Type == "DiskOrCreate" && !File.Exists(image))
-                CreateSparse(image, host.Capacity!);
-            return new(image, readOnly, disk.Serial, IoModeOf(disk));
+                DomainMachine.CreateSparse(image, host.Capacity!);
+            return DomainMachine.DiskOf(disk, image);
         }
         string empty = Path.Combine(Directory.CreateTempSubdirectory("podvisor-emptydisk-").FullName, $"{volume.Name}.img");
         scratch.Add(empty);
-        CreateSparse(empty, volume.EmptyDisk!.Capacity!);
-        return new(empty, readOnly, disk.Serial, IoModeOf(disk));
+        DomainMachine.CreateSparse(empty, volume.EmptyDisk!.Capacity!);
+        return DomainMachine.DiskOf(disk, empty);
     }
-
-    /// <summary>KubeVirt's io names: native is io_uring here (the successor of QEMU's native Linux AIO).</summary>
-    private static Vmm.Devices.Virtio.Block.BlockIoMode? IoModeOf(Disk disk) => disk.Io switch
-    {
-        "native" => Vmm.Devices.Virtio.Block.BlockIoMode.IoUring,
-        "threads" => Vmm.Devices.Virtio.Block.BlockIoMode.Threads,
-        _ => null,
-    };
 
     /// <summary>Removes emptyDisk files and their folders.</summary>
     public static void DeleteScratch(IEnumerable<string> scratch)
@@ -114,13 +91,6 @@ internal static class ManifestMachine
             {
             }
         }
-    }
-
-    private static void CreateSparse(string path, string capacity)
-    {
-        Quantities.TryParseBytes(capacity, out ulong bytes);
-        using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
-        file.SetLength((long)bytes);
     }
 
     /// <summary>Valid API the local VMM cannot provide yet; each one named, none silently dropped.</summary>

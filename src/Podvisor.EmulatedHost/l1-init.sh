@@ -12,6 +12,7 @@ log() { echo "L1: [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 log "init started"
 for m in $(cat /modules.list); do insmod "/modules/$(basename "$m")" || log "insmod $m failed"; done
 [ -c /dev/kvm ] && log "/dev/kvm present" || log "NO /dev/kvm"
+ip link set lo up || log "loopback failed"     # jobs talk to themselves over 127.0.0.1, as on any machine
 mkdir -p /ctl /ro /rw /newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none ctl /ctl || log "ctl mount failed"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostfs /ro || log "hostfs mount failed"

@@ -44,7 +44,7 @@ public sealed class ManifestBootTests
     {
         string dir = Directory.CreateTempSubdirectory("podvisor-console-sock-").FullName;
         string socketPath = Path.Combine(dir, "console.sock");
-        using var process = Podvisor.Start(["run", "--no-emulated-host", "--kernel", SharedGuest("bzImage"), "--initrd", SharedGuest("initrd-shell.gz"),
+        using var process = Podvisor.Start(trace: true, args: ["run", "--no-emulated-host", "--kernel", SharedGuest("bzImage"), "--initrd", SharedGuest("initrd-shell.gz"),
             "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet", "--console", $"socket:{socketPath}"]);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         try

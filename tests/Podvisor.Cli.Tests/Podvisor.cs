@@ -12,9 +12,10 @@ internal static class Podvisor
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    /// <summary>Starts podvisor with its output redirected and its trace on (when the VM stops it reports its
-    /// exits and the serial port's state: what a stuck console test needs); the caller waits for it.</summary>
-    public static Process Start(IEnumerable<string> args, string? tempDirectory = null)
+    /// <summary>Starts podvisor with its output redirected; the caller waits for it. With <paramref name="trace"/>
+    /// its trace is on (when the VM stops it reports its exits and the serial port's state: what a stuck console
+    /// test needs).</summary>
+    public static Process Start(IEnumerable<string> args, string? tempDirectory = null, bool trace = false)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -24,7 +25,7 @@ internal static class Podvisor
         psi.ArgumentList.Add(Dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         if (tempDirectory is not null) psi.Environment["TMPDIR"] = tempDirectory;
-        psi.Environment["PODVISOR_TRACE"] = "1";
+        if (trace) psi.Environment["PODVISOR_TRACE"] = "1";
         return Process.Start(psi)!;
     }
 

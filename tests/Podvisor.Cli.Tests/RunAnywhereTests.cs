@@ -12,7 +12,7 @@ public sealed class RunAnywhereTests
     public async Task TheConsoleWorksBothWaysWhereverTheVmRuns()
     {
         string guest = Path.GetFullPath(Path.Combine(Podvisor.RepositoryRoot, "..", "shared", "guest"));
-        using var process = Podvisor.Start(["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
+        using var process = Podvisor.Start(trace: true, args: ["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
             "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet"]);
         var ct = TestContext.Current.CancellationToken;
         var stderr = process.StandardError.ReadToEndAsync(ct);
@@ -63,7 +63,7 @@ public sealed class RunAnywhereTests
         {
             string image = Path.Combine(dir, "data.img");
             File.WriteAllBytes(image, new byte[1 << 20]);
-            using var process = Podvisor.Start(["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
+            using var process = Podvisor.Start(trace: true, args: ["run", "--kernel", Path.Combine(guest, "bzImage"), "--initrd", Path.Combine(guest, "initrd-shell.gz"),
                 "--cmdline", "console=ttyS0 reboot=k panic=-1 pci=off quiet", "--disk", $"{image},id=data-disk", "--rng"]);
             var ct = TestContext.Current.CancellationToken;
             var stderr = process.StandardError.ReadToEndAsync(ct);

@@ -43,6 +43,15 @@ public sealed class EmulatedKvmHostTests(EmulatedHostFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task JobsHaveALoopbackNetwork()
+    {
+        // IFF_UP (1) | IFF_LOOPBACK (8): a job's servers on 127.0.0.1 are reachable from the job, as on any machine.
+        var (rc, output, _) = await Run(fixture.Host, "cat /sys/class/net/lo/flags");
+        Assert.Equal(0, rc);
+        Assert.Equal(0x9, Convert.ToInt32(output.Trim(), 16) & 0x9);
+    }
+
+    [Fact]
     public async Task ExitCodeAndOutputStreamsArePassedBack()
     {
         var (rc, output, error) = await Run(fixture.Host, "echo out-line; echo err-line >&2; printf 'no newline'; exit 42");

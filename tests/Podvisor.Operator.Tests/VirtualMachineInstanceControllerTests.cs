@@ -61,6 +61,16 @@ public sealed class VirtualMachineInstanceControllerTests(CrdApiServerFixture fi
         Assert.Equal(phases.Distinct(), phases);
         Assert.Equal(pod.Spec.NodeName, vmi.Status.ActivePods![pod.Metadata.Uid]);
 
+        // The control API's token: the VMI's own Secret, owned by it, mounted read-only for the launcher alone.
+        var secret = await Client.CoreV1.ReadNamespacedSecretAsync(LauncherPodBuilder.ControlSecretName(vmi), ns, cancellationToken: Ct);
+        Assert.Equal(64, secret.Data[LauncherPaths.ControlTokenKey].Length);
+        Assert.Equal(vmi.Metadata.Uid, Assert.Single(secret.Metadata.OwnerReferences).Uid);
+        var tokenVolume = Assert.Single(pod.Spec.Volumes, v => v.Secret?.SecretName == secret.Metadata.Name);
+        Assert.Equal(0x100, tokenVolume.Secret.DefaultMode);
+        Assert.Contains(pod.Spec.Containers[0].VolumeMounts, m => m.Name == tokenVolume.Name && m.MountPath == LauncherPaths.ControlDirectory && m.ReadOnlyProperty == true);
+        Assert.Equal($"{LauncherPaths.ControlDirectory}/{LauncherPaths.ControlTokenKey}",
+            pod.Spec.Containers[0].Command[pod.Spec.Containers[0].Command.IndexOf("--control-token-file") + 1]);
+
         await Task.Delay(500, Ct);
         Assert.Single(await _cluster.Pods(ns));          // still one: nothing created twice
     }
@@ -192,9 +202,12 @@ public sealed class VirtualMachineInstanceControllerTests(CrdApiServerFixture fi
         await _cluster.CreateVm(ns, "temp", RunStrategies.Always);
         await Eventually(() => _cluster.Vmi(ns, "temp"), v => v?.Status?.Phase == VmiPhases.Running, "Running");
         Assert.Contains(VirtualMachineInstanceController.Finalizer, (await _cluster.Vmi(ns, "temp"))!.Metadata.Finalizers);
+        Assert.Single((await Client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: Ct)).Items, s => s.Metadata.Name.StartsWith("podvisor-control-", StringComparison.Ordinal));
 
         await _cluster.Delete(ns, "virtualmachines", "temp");
         await Eventually(() => _cluster.Pods(ns), p => p.Count == 0, "the launcher pod gone");
+        // No garbage collector runs here: the finalizer deletes the control Secret itself.
+        await Eventually(async () => (await Client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: Ct)).Items, s => s.All(x => !x.Metadata.Name.StartsWith("podvisor-control-", StringComparison.Ordinal)), "the control Secret gone");
         await Eventually(() => _cluster.Vmi(ns, "temp"), v => v is null, "the VMI gone");
         await Eventually(() => _cluster.Vm(ns, "temp"), v => v is null, "the VM gone");
     }

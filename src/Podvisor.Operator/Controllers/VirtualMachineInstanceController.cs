@@ -77,7 +77,10 @@ public sealed class VirtualMachineInstanceController
         {
             foreach (var pod in pods.Where(p => p.Metadata.DeletionTimestamp is null)) await DeletePodAsync(vmi, pod, cancellationToken);
             if (pods.Count == 0 && Finalizers.Has(vmi.Metadata, Finalizer))
+            {
+                await DeleteControlSecretAsync(vmi, cancellationToken);
                 await Finalizers.RemoveAsync(_client, VmiPlural, vmi.Metadata, Finalizer, cancellationToken);
+            }
             return ReconcileResult.Done;                 // each pod's disappearance comes back through the informer
         }
         if (!Finalizers.Has(vmi.Metadata, Finalizer))
@@ -124,6 +127,7 @@ public sealed class VirtualMachineInstanceController
         _expectations.Expect(key, adds: 1);
         try
         {
+            await EnsureControlSecretAsync(vmi, cancellationToken);
             var created = await _client.CoreV1.CreateNamespacedPodAsync(pod, ns, cancellationToken: cancellationToken);
             await _events.RecordAsync(vmi, EventRecorder.Normal, "SuccessfulCreate", $"Created launcher pod {created.Metadata.Name}", cancellationToken);
             return null;
@@ -134,6 +138,51 @@ public sealed class VirtualMachineInstanceController
             string message = $"the API server refused the launcher pod: {ApiErrorMessage(e)}";
             await _events.RecordAsync(vmi, EventRecorder.Warning, "FailedCreate", message, cancellationToken);
             return new(ConditionReasons.FailedCreate, message);
+        }
+    }
+
+    /// <summary>
+    /// The launcher's control token: a Secret per VMI, made before its first pod (a pod of the same VMI made
+    /// later — after a failed create — finds it there), owned by the VMI and deleted with it by the finalizer.
+    /// </summary>
+    private async Task EnsureControlSecretAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
+    {
+        var secret = new V1Secret
+        {
+            ApiVersion = "v1", Kind = "Secret", Type = "Opaque",
+            Metadata = new V1ObjectMeta
+            {
+                Name = LauncherPodBuilder.ControlSecretName(vmi), NamespaceProperty = vmi.Metadata.NamespaceProperty,
+                Labels = new Dictionary<string, string> { [LauncherLabels.Vmi] = vmi.Metadata.Name, [LauncherLabels.CreatedBy] = vmi.Metadata.Uid },
+                OwnerReferences = [new V1OwnerReference
+                {
+                    ApiVersion = ApiGroup.ApiVersion, Kind = VirtualMachineInstance.KindName, Name = vmi.Metadata.Name, Uid = vmi.Metadata.Uid,
+                    Controller = true, BlockOwnerDeletion = true,
+                }],
+            },
+            Data = new Dictionary<string, byte[]>
+            {
+                [LauncherPaths.ControlTokenKey] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant()),
+            },
+        };
+        try
+        {
+            await _client.CoreV1.CreateNamespacedSecretAsync(secret, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Made by an earlier attempt for this VMI (the name carries its uid): keep that token.
+        }
+    }
+
+    private async Task DeleteControlSecretAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.CoreV1.DeleteNamespacedSecretAsync(LauncherPodBuilder.ControlSecretName(vmi), vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
         }
     }
 

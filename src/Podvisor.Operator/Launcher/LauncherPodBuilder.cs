@@ -16,6 +16,9 @@ public static class LauncherPodBuilder
     /// <summary>The VMI as JSON; the launcher reads it through the downward API (it has no API access of its own).</summary>
     public const string SpecAnnotation = "podvisor.io/vmi-spec";
 
+    /// <summary>The Secret holding the launcher's control token: one per VMI (by uid: a VMI re-created under the same name gets a new token).</summary>
+    public static string ControlSecretName(VirtualMachineInstance vmi) => $"podvisor-control-{vmi.Metadata.Uid}";
+
     /// <summary>Time the launcher gets beyond the guest's grace period to stop the VMM and clean up (KubeVirt adds 15 s too).</summary>
     public const long ExtraGraceSeconds = 15;
 
@@ -25,7 +28,7 @@ public static class LauncherPodBuilder
     public const int MilliCpuPerVcpu = 100;
 
     private const string SpecVolume = "podvisor-spec", HelpersVolume = "podvisor-bin", KernelVolume = "podvisor-kernel",
-        HugepagesVolume = "podvisor-hugepages";
+        HugepagesVolume = "podvisor-hugepages", ControlVolume = "podvisor-control";
 
     /// <param name="pvcBlockMode">For each PVC the VMI names: true when it is a block device (volumeMode Block).</param>
     public static V1Pod Build(VirtualMachineInstance vmi, LauncherPodOptions options, IReadOnlyDictionary<string, bool> pvcBlockMode)
@@ -46,7 +49,9 @@ public static class LauncherPodBuilder
                 },
             },
         };
-        var mounts = new List<V1VolumeMount> { Mount(LauncherPaths.SpecDirectory, SpecVolume, readOnly: true) };
+        // The control API's token: the VMI's own Secret, readable by the launcher alone.
+        volumes.Add(new V1Volume { Name = ControlVolume, Secret = new V1SecretVolumeSource { SecretName = ControlSecretName(vmi), DefaultMode = 0x100 /* 0400 */ } });
+        var mounts = new List<V1VolumeMount> { Mount(LauncherPaths.SpecDirectory, SpecVolume, readOnly: true), Mount(LauncherPaths.ControlDirectory, ControlVolume, readOnly: true) };
         var devices = new List<V1VolumeDevice>();
         var initContainers = new List<V1Container>();
         var helperMount = Mount(LauncherPaths.Helpers, HelpersVolume, true);
@@ -156,7 +161,7 @@ public static class LauncherPodBuilder
             Image = options.Image,
             ImagePullPolicy = options.ImagePullPolicy,
             Command = [options.Command, "--spec", $"{LauncherPaths.SpecDirectory}/{LauncherPaths.SpecFile}", "--control-port",
-                options.ControlPort.ToString(CultureInfo.InvariantCulture)],
+                options.ControlPort.ToString(CultureInfo.InvariantCulture), "--control-token-file", $"{LauncherPaths.ControlDirectory}/{LauncherPaths.ControlTokenKey}"],
             Env =
             [
                 new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },

@@ -1,10 +1,10 @@
-namespace Podvisor.Cli;
+namespace Podvisor.Vmm.Consoles;
 
 /// <summary>Collects guest console bytes and writes them out a line at a time (or when 4 KiB pile up),
 /// so a chatty guest costs one write per line, not one per byte. A partial line — a shell prompt, a
 /// terminal query — goes out after <see cref="PartialLineDelay"/>, so an interactive guest is never left
 /// waiting on a prompt nobody sees.</summary>
-internal sealed class LineBufferedSink : IDisposable
+public sealed class LineBufferedSink : IDisposable
 {
     public static readonly TimeSpan PartialLineDelay = TimeSpan.FromMilliseconds(10);
 

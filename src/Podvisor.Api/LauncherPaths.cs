@@ -1,12 +1,12 @@
-namespace Podvisor.Operator.Launcher;
+namespace Podvisor.Api;
 
 /// <summary>
 /// Where a launcher pod finds its inputs: the contract between the pod the operator builds and the
-/// launcher process (docs/launcher-pod.md).
+/// launcher process (docs/launcher-pod.md). Shared by both, so it lives with the API.
 /// </summary>
 public static class LauncherPaths
 {
-    /// <summary>The VMI (metadata and spec) as JSON, from the pod annotation <see cref="LauncherPodBuilder.SpecAnnotation"/> through the downward API.</summary>
+    /// <summary>The VMI (metadata and spec) as JSON, from the pod annotation podvisor.io/vmi-spec through the downward API.</summary>
     public const string SpecDirectory = "/var/run/podvisor/vmi", SpecFile = "spec.json";
 
     /// <summary>One directory per file-backed volume: /var/run/podvisor/volumes/NAME.</summary>
@@ -25,4 +25,13 @@ public static class LauncherPaths
     public const string CopyHelper = Helpers + "/podvisor-copy";
 
     public const string Hugepages = "/dev/hugepages";
+
+    /// <summary>The file a file-backed disk volume holds (KubeVirt's convention for PVCs; emptyDisk and containerDisk too).</summary>
+    public const string DiskImage = "disk.img";
+
+    /// <summary>The control API's bearer token, from the VMI's control Secret (key <see cref="ControlTokenKey"/>).</summary>
+    public const string ControlDirectory = "/var/run/podvisor/control", ControlTokenKey = "token";
+
+    /// <summary>The launcher's own runtime files (console socket, vsock socket).</summary>
+    public const string Runtime = "/var/run/podvisor/launcher";
 }

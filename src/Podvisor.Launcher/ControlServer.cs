@@ -1,0 +1,107 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Podvisor.Launcher;
+
+/// <summary>
+/// The launcher's control API, HTTPS on the pod's control port (docs/launcher-pod.md):
+/// <c>GET /readyz</c> (200 while the guest runs: the pod's readiness probe, no credentials, as the kubelet
+/// sends none) and <c>GET /healthz</c>; with <c>Authorization: Bearer TOKEN</c>, <c>GET /v1/status</c> and
+/// <c>PUT /v1/pause</c>, <c>/v1/unpause</c>, <c>/v1/shutdown</c> (ACPI power button), <c>/v1/stop</c> (hard).
+/// Without a token file the authenticated part is closed (403), never open.
+/// </summary>
+public sealed class ControlServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ControlServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    /// <summary>The port listened on (the one asked for, or the one the system chose for port 0).</summary>
+    public int Port { get; }
+
+    public static async Task<ControlServer> StartAsync(IVmControl vm, IPAddress address, int port, byte[]? token, X509Certificate2 certificate,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(certificate)));
+        var app = builder.Build();
+
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", () =>
+        {
+            string state = vm.Status.State;
+            return Results.Text($"{state}\n", statusCode: state == "Running" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
+
+        var api = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
+        {
+            if (token is null) return Error(StatusCodes.Status403Forbidden, "the control API is closed: this launcher was started without --control-token-file");
+            if (!Authorized(context.HttpContext.Request, token))
+                return Error(StatusCodes.Status401Unauthorized, "send the launcher's token as Authorization: Bearer TOKEN");
+            return await next(context);
+        });
+        api.MapGet("/status", () => Results.Json(vm.Status, ControlJsonContext.Default.VmStatus));
+        api.MapPut("/pause", () => vm.Pause() ? Accepted(vm) : Error(StatusCodes.Status409Conflict, $"the VM is {vm.Status.State}, not Running"));
+        api.MapPut("/unpause", () => vm.Unpause() ? Accepted(vm) : Error(StatusCodes.Status409Conflict, $"the VM is {vm.Status.State}, not Paused"));
+        api.MapPut("/shutdown", () => vm.RequestShutdown() ? Accepted(vm)
+            : Error(StatusCodes.Status409Conflict, "the power button was pressed but nothing in the guest listens to it (no ACPI, or not booted yet); use /v1/stop to stop it hard"));
+        api.MapPut("/stop", () =>
+        {
+            vm.Stop();
+            return Accepted(vm);
+        });
+
+        await app.StartAsync(cancellationToken);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        int actual = new Uri(addresses.First()).Port;
+        return new ControlServer(app, actual);
+    }
+
+    /// <summary>A self-signed certificate for this launcher (the kubelet's probe does not verify one; clients
+    /// authenticate with the token).</summary>
+    public static X509Certificate2 SelfSignedCertificate(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName(name);
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));  // server auth
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
+    }
+
+    private static bool Authorized(HttpRequest request, byte[] token)
+    {
+        string header = request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        if (!header.StartsWith(Scheme, StringComparison.Ordinal)) return false;
+        byte[] given = Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim());
+        return CryptographicOperations.FixedTimeEquals(given, token);
+    }
+
+    private static IResult Accepted(IVmControl vm) => Results.Json(vm.Status, ControlJsonContext.Default.VmStatus, statusCode: StatusCodes.Status202Accepted);
+
+    private static IResult Error(int status, string message) => Results.Json(new ControlError(message), ControlJsonContext.Default.ControlError, statusCode: status);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,26 @@
+using Podvisor.Api;
+
+namespace Podvisor.Launcher;
+
+/// <summary>
+/// The launcher's files (<see cref="LauncherPaths"/>), under a root: "/" in a pod, a scratch folder in tests
+/// and on a node agent that runs launchers as plain processes.
+/// </summary>
+public sealed record LauncherLayout(string Root)
+{
+    public static LauncherLayout Pod { get; } = new("/");
+
+    public string VolumeDirectory(string volume) => Under(LauncherPaths.Volumes, volume);
+
+    public string BlockDevice(string volume) => Under(LauncherPaths.BlockDevices, volume);
+
+    public string KernelFile => Under(LauncherPaths.Kernel, "kernel");
+
+    public string InitrdFile => Under(LauncherPaths.Kernel, "initrd");
+
+    public string ConsoleSocket => Under(LauncherPaths.Runtime, "console.sock");
+
+    public string VsockSocket => Under(LauncherPaths.Runtime, "vsock.sock");
+
+    private string Under(string absolute, string name) => Path.Combine(Root, absolute.TrimStart('/'), name);
+}

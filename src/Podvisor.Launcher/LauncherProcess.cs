@@ -1,0 +1,98 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using Podvisor.Vmm.Consoles;
+using Podvisor.Vmm.Machine;
+
+namespace Podvisor.Launcher;
+
+/// <summary>
+/// The launcher's life: read the VMI, prepare its volumes, serve the control API, run the VM with its serial
+/// console on standard output (the pod's log) and on a Unix socket, and on SIGTERM ask the guest to shut down,
+/// wait the VMI's grace period, then stop it. The exit code is the VM's (0 when the guest shut down).
+/// </summary>
+public static class LauncherProcess
+{
+    public static async Task<int> RunAsync(LauncherOptions options, CancellationToken cancellationToken)
+    {
+        void Log(string line) => Console.Error.WriteLine($"podvisor-launcher: {line}");
+        Vmm.Machine.MachineConfig config;
+        Api.VirtualMachineInstance vmi;
+        byte[]? token;
+        try
+        {
+            vmi = VmiSpecFile.Read(options.SpecFile);
+            config = LauncherMachine.Prepare(vmi, options.Layout);
+            token = options.ControlTokenFile is null ? null : ReadToken(options.ControlTokenFile);
+        }
+        catch (Exception e) when (e is LauncherException or IOException or UnauthorizedAccessException)
+        {
+            Log($"error: {e.Message}");
+            return 2;
+        }
+        string name = $"{vmi.Metadata.NamespaceProperty}/{vmi.Metadata.Name}";
+        // Said up front: on a node without hardware virtualisation the guest hangs early, with nothing on its console.
+        if (Kvm.KvmBackend.Detect(device: options.KvmDevice) is { IsHardwareAssisted: false } backend)
+            Log($"warning: {options.KvmDevice} is {backend.Describe()}: stock Linux guests do not boot without hardware-assisted KVM");
+        var grace = TimeSpan.FromSeconds(vmi.Spec.TerminationGracePeriodSeconds ?? 30);
+
+        using var stdout = new LineBufferedSink(Console.OpenStandardOutput());
+        Directory.CreateDirectory(Path.GetDirectoryName(options.Layout.ConsoleSocket)!);
+        LauncherVm? launcherVm = null;
+        using var consoleSocket = new ConsoleSocketServer(options.Layout.ConsoleSocket, input => launcherVm?.CurrentSerialInput(input.Span));
+        launcherVm = new LauncherVm(name, config, b =>
+        {
+            stdout.Write(b);
+            consoleSocket.Write(b);
+        });
+        launcherVm.Started += vm => Log($"VM {name} running: {config.Cpus} vCPU, {config.MemoryMiB} MiB, {config.Disks.Count} disk(s)");
+
+        using var certificate = ControlServer.SelfSignedCertificate(vmi.Metadata.Name ?? "podvisor-launcher");
+        ControlServer control;
+        try
+        {
+            control = await ControlServer.StartAsync(launcherVm, IPAddress.Parse(options.ControlAddress), options.ControlPort, token, certificate, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            Log($"error: cannot serve the control API on {options.ControlAddress}:{options.ControlPort}: {e.Message}");
+            return 2;
+        }
+        await using var _ = control;
+        Log($"control API on https://{options.ControlAddress}:{control.Port}{(token is null ? " (token-less: /readyz and /healthz only)" : "")}; console on {options.Layout.ConsoleSocket}");
+
+        Task? shutdown = null;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            shutdown ??= launcherVm.ShutdownAsync(grace, Log);
+        });
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            shutdown ??= launcherVm.ShutdownAsync(grace, Log);
+        });
+
+        VmStopped stopped;
+        try
+        {
+            stopped = await Task.Factory.StartNew(() => launcherVm.Run(options.KvmDevice), TaskCreationOptions.LongRunning);
+        }
+        catch (Exception e) when (e is ArgumentException or Vmm.Boot.BootException or Kvm.KvmException or IOException or UnauthorizedAccessException)
+        {
+            Log($"error: the VM could not start: {e.Message}");
+            return 2;
+        }
+        if (shutdown is not null) await shutdown;
+        stdout.Flush();
+        Log($"VM {name} stopped: {stopped.Reason} ({stopped.Detail})");
+        return stopped.ExitCode;
+    }
+
+    private static byte[] ReadToken(string path)
+    {
+        string token = File.ReadAllText(path).Trim();
+        if (token.Length < 16) throw new LauncherException($"the control token in {path} is too short (at least 16 characters)");
+        return Encoding.UTF8.GetBytes(token);
+    }
+}

@@ -1,0 +1,20 @@
+using System.CommandLine;
+using Podvisor.Launcher;
+
+var root = new RootCommand("podvisor-launcher: runs one VirtualMachineInstance's VM in its launcher pod (docs/launcher-pod.md).");
+var spec = new Option<string>("--spec") { Description = "the VMI as JSON (the pod's downward-API file)", Required = true };
+var controlPort = new Option<int>("--control-port") { Description = "HTTPS port of the control API (0: any free port, printed)", DefaultValueFactory = _ => 8443 };
+var controlAddress = new Option<string>("--control-address") { Description = "address the control API listens on", DefaultValueFactory = _ => "0.0.0.0" };
+var tokenFile = new Option<string?>("--control-token-file") { Description = "file holding the bearer token the control API demands (without it only /readyz and /healthz answer)" };
+var rootDir = new Option<string>("--root") { Description = "folder the pod's paths are under (a node agent running launchers as plain processes gives its own)", DefaultValueFactory = _ => "/" };
+var kvmDevice = new Option<string>("--kvm-device") { Description = "KVM device node", DefaultValueFactory = _ => "/dev/kvm" };
+root.Options.Add(spec);
+root.Options.Add(controlPort);
+root.Options.Add(controlAddress);
+root.Options.Add(tokenFile);
+root.Options.Add(rootDir);
+root.Options.Add(kvmDevice);
+root.SetAction((parse, ct) => LauncherProcess.RunAsync(new LauncherOptions(
+    parse.GetValue(spec)!, parse.GetValue(controlAddress)!, parse.GetValue(controlPort), parse.GetValue(tokenFile),
+    new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!), ct));
+return await root.Parse(args).InvokeAsync();
