@@ -14,7 +14,8 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
 {
     /// <summary>Modules /init loads, in addition to what they depend on.</summary>
     public static readonly string[] Modules = ["kvm_amd", "virtio_pci", "9pnet_virtio", "9p", "virtio_console", "overlay", "tun",
-        "loop", "dm_delay"];     // a slow block device for the virtio-blk benchmark
+        "loop", "dm_delay",      // a slow block device for the virtio-blk benchmark
+        "isofs"];                // the launcher tests mount the cloud-init seeds they write
 
     public const string BusyboxPath = "/bin/busybox";
 

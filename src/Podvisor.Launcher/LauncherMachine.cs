@@ -8,7 +8,7 @@ namespace Podvisor.Launcher;
 /// a PVC is the claim's <c>disk.img</c> (filesystem mode) or the device node (block mode); an emptyDisk is a
 /// sparse <c>disk.img</c> of its capacity, made on first start and kept while the pod lives; a hostDisk is its
 /// file in the mounted folder (DiskOrCreate makes it); a containerDisk is the <c>disk.img</c> its init
-/// container copied out. What the launcher cannot provide yet is refused by field, never silently dropped.
+/// container copied out; a cloudInitNoCloud volume is a read-only NoCloud seed the launcher writes. What the launcher cannot provide yet is refused by field, never silently dropped.
 /// </summary>
 public static class LauncherMachine
 {
@@ -33,15 +33,14 @@ public static class LauncherMachine
         for (int i = 0; i < disks.Count; i++)
             if (disks[i].Cache is { } cache && cache != "writeback")
                 problems.Add($"spec.domain.devices.disks[{i}].cache: cache mode {cache} is not supported yet; Podvisor uses the host's page cache (writeback)");
-        for (int i = 0; i < (spec.Volumes ?? []).Count; i++)
-            if (spec.Volumes![i].CloudInitNoCloud is not null)
-                problems.Add($"spec.volumes[{i}].cloudInitNoCloud: the launcher does not write NoCloud disks yet");
         if (problems.Count > 0) throw new LauncherException("the VMI asks for what this launcher cannot provide:\n  " + string.Join("\n  ", problems));
 
         var config = DomainMachine.Configure(domain, layout.KernelFile, initrd);
         var prepared = new List<DiskConfig>();
         foreach (var disk in disks)
-            prepared.Add(DomainMachine.DiskOf(disk, DiskImage(volumes[disk.Name], layout)));
+            prepared.Add(volumes[disk.Name].CloudInitNoCloud is { } seed
+                ? DomainMachine.DiskOf(disk, CloudInitDisk(vmi, volumes[disk.Name], seed, layout)) with { ReadOnly = true }
+                : DomainMachine.DiskOf(disk, DiskImage(volumes[disk.Name], layout)));
         config = config with { Disks = prepared };
         if (domain.Devices?.AutoattachVsock == true)
         {
@@ -49,6 +48,16 @@ public static class LauncherMachine
             config = config with { Vsock = new VsockConfig(GuestCid, layout.VsockSocket) };
         }
         return config;
+    }
+
+    /// <summary>Writes the NoCloud seed afresh on every start (same VMI, same content: cloud-init sees one instance).</summary>
+    private static string CloudInitDisk(VirtualMachineInstance vmi, Volume volume, CloudInitNoCloudSource seed, LauncherLayout layout)
+    {
+        string folder = layout.VolumeDirectory(volume.Name);
+        if (!Directory.Exists(folder)) throw new LauncherException($"volume {volume.Name}: its folder {folder} is missing (the pod mounts an emptyDir there)");
+        string image = Path.Combine(folder, LauncherPaths.DiskImage);
+        File.WriteAllBytes(image, CloudInit.NoCloudSeed.Build(vmi, seed));
+        return image;
     }
 
     private static string DiskImage(Volume volume, LauncherLayout layout)

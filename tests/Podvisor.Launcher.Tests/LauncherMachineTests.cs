@@ -92,8 +92,20 @@ public sealed class LauncherMachineTests : IDisposable
     {
         var e = Refused("""{ "interfaces": [ { "name": "default", "masquerade": {} } ] }""", "[]", """, "networks": [ { "name": "default", "pod": {} } ]""");
         Assert.Contains("spec.networks", e.Message);
-        e = Refused("""{ "disks": [ { "name": "ci" } ] }""", """[ { "name": "ci", "cloudInitNoCloud": { "userData": "#cloud-config" } } ]""");
-        Assert.Contains("spec.volumes[0].cloudInitNoCloud", e.Message);
+    }
+
+    [Fact]
+    public void ACloudInitVolumeIsAReadOnlyNoCloudSeedForThisInstance()
+    {
+        _pod.VolumeFolder("ci");
+        var disk = Assert.Single(Prepare("""{ "disks": [ { "name": "ci" } ] }""",
+            """[ { "name": "ci", "cloudInitNoCloud": { "userDataBase64": "I2Nsb3VkLWNvbmZpZwo=", "networkData": "version: 2\n" } } ]""",
+            """, "hostname": "web-1" """).Disks);
+        Assert.True(disk.ReadOnly);
+        var files = Iso9660ImageTests.ReadRoot(File.ReadAllBytes(disk.Path));
+        Assert.Equal("#cloud-config\n", System.Text.Encoding.UTF8.GetString(files["USER-DATA;1"]));
+        Assert.Equal("instance-id: 0b7c6a56-3f55-4c1e-9a55-000000000001\nlocal-hostname: web-1\n", System.Text.Encoding.UTF8.GetString(files["META-DATA;1"]));
+        Assert.Equal("version: 2\n", System.Text.Encoding.UTF8.GetString(files["NETWORK-CONFIG;1"]));
     }
 
     [Fact]
