@@ -45,6 +45,11 @@ public sealed class FakeNodes : IAsyncDisposable
     /// <summary>How bound pods "run"; default: Running, every container ready.</summary>
     public PodBehaviour Behaviour { get; set; } = RunReady;
 
+    /// <summary>When set, bound pods really run (e.g. as local launcher processes) instead of <see cref="Behaviour"/>.</summary>
+    public IPodRuntime? Runtime { get; set; }
+
+    private readonly ConcurrentDictionary<string, bool> _started = new();
+
     /// <summary>Pods this agent bound, by "namespace/name" → node.</summary>
     public ConcurrentDictionary<string, string> Bound { get; } = new();
 
@@ -191,6 +196,7 @@ public sealed class FakeNodes : IAsyncDisposable
         if (pod.Metadata.DeletionTimestamp is not null)
         {
             // A kubelet stops the containers, then removes the pod for good (grace period 0).
+            if (ours && Runtime is { } runtime && _started.TryRemove(pod.Metadata.Uid, out _)) await runtime.StopAsync(pod, cancellationToken);
             if (ours)
                 await _client.CoreV1.DeleteNamespacedPodAsync(name, ns, new V1DeleteOptions
                 {
@@ -210,6 +216,25 @@ public sealed class FakeNodes : IAsyncDisposable
             int n = Interlocked.Increment(ref _nextIp);
             return $"10.244.{n / 250}.{n % 250 + 1}";
         });
+        if (Runtime is { } podRuntime)
+        {
+            if (!_started.TryAdd(pod.Metadata.Uid, true)) return;
+            string ns0 = pod.Metadata.NamespaceProperty, name0 = pod.Metadata.Name;
+            await podRuntime.StartAsync(pod, ip, async status =>
+            {
+                try
+                {
+                    // The latest pod: the status goes with the metadata the API server has now.
+                    var current = await _client.CoreV1.ReadNamespacedPodAsync(name0, ns0, cancellationToken: cancellationToken);
+                    if (current.Metadata.Uid == pod.Metadata.Uid) await ReportStatusAsync(current, status, cancellationToken);
+                }
+                catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException)
+                {
+                    // Gone or going: nothing to report to.
+                }
+            }, cancellationToken);
+            return;
+        }
         if (Behaviour(pod, ip) is not { } status) return;
         await ReportStatusAsync(pod, status, cancellationToken);
     }
