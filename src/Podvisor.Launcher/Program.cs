@@ -17,4 +17,8 @@ root.Options.Add(kvmDevice);
 root.SetAction((parse, ct) => LauncherProcess.RunAsync(new LauncherOptions(
     parse.GetValue(spec)!, parse.GetValue(controlAddress)!, parse.GetValue(controlPort), parse.GetValue(tokenFile),
     new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!), ct));
+var helpersTarget = new Argument<string>("folder") { Description = "where to put the helpers (an emptyDir other init containers mount)" };
+var installHelpers = new Command("install-helpers", "Install the static helpers (podvisor-copy) for init containers of images that hold only files.") { helpersTarget };
+installHelpers.SetAction(parse => Helpers.Install(parse.GetValue(helpersTarget)!, line => Console.Error.WriteLine($"podvisor-launcher: {line}")));
+root.Subcommands.Add(installHelpers);
 return await root.Parse(args).InvokeAsync();
