@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+using Podvisor.Api;
+using Podvisor.Testing;
+
+namespace Podvisor.EndToEnd.Tests;
+
+/// <summary>
+/// What every end-to-end test starts from: a real API server with the CRDs, a scratch folder, the operator as
+/// its own process, and one node whose launcher pods run as <c>podvisor-launcher</c> processes.
+/// </summary>
+internal sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly StringBuilder _operatorLog = new();
+    private Process? _operator;
+
+    private LocalCluster(KubeApiServer server, string storage)
+    {
+        Server = server;
+        Client = server.Client();
+        Storage = storage;
+    }
+
+    public KubeApiServer Server { get; }
+
+    public Kubernetes Client { get; }
+
+    public string Storage { get; }
+
+    public LauncherPods Launchers { get; private set; } = null!;
+
+    public FakeNodes Nodes { get; private set; } = null!;
+
+    public Process Operator => _operator!;
+
+    /// <summary>Starts everything, with namespace <paramref name="ns"/> made and the node serving it.</summary>
+    /// <param name="claimFolder">Where a PersistentVolumeClaim's files live on the node.</param>
+    public static async Task<LocalCluster> StartAsync(string ns, Func<string, string>? claimFolder, CancellationToken cancellationToken)
+    {
+        var server = await KubeApiServer.StartAsync(cancellationToken);
+        var cluster = new LocalCluster(server, Directory.CreateTempSubdirectory($"podvisor-{ns}-").FullName);
+        await server.ApplyCrdsAsync(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "crds"), "*.yaml").Select(File.ReadAllText), cancellationToken);
+        await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: cancellationToken);
+        cluster.Launchers = new LauncherPods(cluster.Client, Repository.BuiltAssembly("Podvisor.Launcher", "podvisor-launcher.dll", "linux-x64"), cluster.Storage,
+            claimFolder is null ? null : claim => claimFolder(claim));
+        cluster.Nodes = await FakeNodes.StartAsync(cluster.Client, "podvisor.io/component=launcher", [("node-a", null)], ns, cancellationToken: cancellationToken);
+        cluster.Nodes.Runtime = cluster.Launchers;
+        cluster._operator = OperatorProcess.Start(server, $"{ns}-operator", line => { lock (cluster._operatorLog) cluster._operatorLog.AppendLine(line); });
+        return cluster;
+    }
+
+    /// <summary>The operator's and launchers' output so far, for a failure message.</summary>
+    public string Diagnostics()
+    {
+        lock (_operatorLog) return $"operator:\n{_operatorLog}\nlaunchers:\n{Launchers.Logs()}";
+    }
+
+    public async Task<VirtualMachineInstance?> Vmi(string ns, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var json = (JsonElement)await Client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", name,
+                cancellationToken: cancellationToken);
+            return json.Deserialize(ApiJsonContext.Default.VirtualMachineInstance);
+        }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads until <paramref name="condition"/> holds; fails with the diagnostics after <paramref name="patience"/>.</summary>
+    public async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> condition, string what, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            var value = await read();
+            if (condition(value)) return value;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{what}: not within {patience}\n{Diagnostics()}");
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_operator is { HasExited: false }) _operator.Kill(entireProcessTree: true);
+        _operator?.Dispose();
+        await Nodes.DisposeAsync();
+        await Launchers.DisposeAsync();
+        Client.Dispose();
+        await Server.DisposeAsync();
+        Directory.Delete(Storage, recursive: true);
+    }
+}
