@@ -38,20 +38,12 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         var kernel = Vmm.Boot.KernelImage.Load(config.KernelPath);
         while (true)
         {
+            if (StoppedBeforeBoot() is { } early) return early;
             VmStopped stopped;
             using (var vm = VirtualMachine.Create(config, console, kvmDevice, kernel))
             {
                 vm.BootTimer.Marked += elapsed => { lock (_lock) _bootTimeMs = elapsed.TotalMilliseconds; };
-                lock (_lock)
-                {
-                    if (_shutdownRequested && _vm is not null)
-                    {
-                        // Asked to stop while the guest was rebooting: do not boot it again.
-                        _stopped = new VmStopped(StopReason.HostRequest, "stopped while the guest rebooted");
-                        return _stopped;
-                    }
-                    _vm = vm;
-                }
+                if (StoppedBeforeBoot(publish: vm) is { } meanwhile) return meanwhile;   // asked while the VM was being made
                 vm.Start();
                 Started?.Invoke(vm);
                 stopped = vm.Stopped.GetAwaiter().GetResult();
@@ -70,6 +62,22 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
 
     /// <summary>Console input for the guest's serial port (dropped while no VM runs).</summary>
     public void CurrentSerialInput(ReadOnlySpan<byte> input) => Current?.Serial.QueueInput(input);
+
+    /// <summary>A shutdown asked before the guest started (a pod deleted while starting) or while it rebooted: it does not
+    /// boot. Otherwise <paramref name="publish"/>, if given, becomes the current VM in the same step, so a later request finds it.</summary>
+    private VmStopped? StoppedBeforeBoot(VirtualMachine? publish = null)
+    {
+        lock (_lock)
+        {
+            if (!_shutdownRequested)
+            {
+                if (publish is not null) _vm = publish;
+                return null;
+            }
+            _stopped = new VmStopped(StopReason.HostRequest, _vm is null ? "stopped before the guest started" : "stopped while the guest rebooted");
+            return _stopped;
+        }
+    }
 
     public bool Pause()
     {
