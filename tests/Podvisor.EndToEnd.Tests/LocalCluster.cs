@@ -15,7 +15,9 @@ namespace Podvisor.EndToEnd.Tests;
 internal sealed class LocalCluster : IAsyncDisposable
 {
     private readonly StringBuilder _operatorLog = new();
+    private readonly List<string> _operatorExits = [];
     private Process? _operator;
+    private volatile bool _disposing;
 
     private LocalCluster(KubeApiServer server, string storage)
     {
@@ -34,7 +36,15 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public FakeNodes Nodes { get; private set; } = null!;
 
+    /// <summary>The operator process now running (a Deployment's replica: restarted whenever it exits).</summary>
     public Process Operator => _operator!;
+
+    /// <summary>Why each earlier operator process ended: "lost the lease" (a replica that misses its renewal
+    /// deadline exits by design — under the emulated host's load it happens), or what it printed last.</summary>
+    public IReadOnlyList<string> OperatorExits
+    {
+        get { lock (_operatorLog) return [.. _operatorExits]; }
+    }
 
     /// <summary>Starts everything, with namespace <paramref name="ns"/> made and the node serving it.</summary>
     /// <param name="claimFolder">Where a PersistentVolumeClaim's files live on the node.</param>
@@ -48,8 +58,29 @@ internal sealed class LocalCluster : IAsyncDisposable
             claimFolder is null ? null : claim => claimFolder(claim));
         cluster.Nodes = await FakeNodes.StartAsync(cluster.Client, "podvisor.io/component=launcher", [("node-a", null)], ns, cancellationToken: cancellationToken);
         cluster.Nodes.Runtime = cluster.Launchers;
-        cluster._operator = OperatorProcess.Start(server, $"{ns}-operator", line => { lock (cluster._operatorLog) cluster._operatorLog.AppendLine(line); });
+        cluster.StartOperator($"{ns}-operator");
         return cluster;
+    }
+
+    /// <summary>Runs the operator as a Deployment would: when the process ends, a new one starts.</summary>
+    private void StartOperator(string identity)
+    {
+        var process = OperatorProcess.Start(Server, identity, line => { lock (_operatorLog) _operatorLog.AppendLine(line); });
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) =>
+        {
+            if (_disposing) return;
+            process.WaitForExit();                                   // its last lines are in the log before we look
+            lock (_operatorLog)
+            {
+                string log = _operatorLog.ToString();
+                _operatorExits.Add(log.Contains("lost the lease", StringComparison.Ordinal) && log.LastIndexOf("lost the lease", StringComparison.Ordinal) > log.LastIndexOf("leading (", StringComparison.Ordinal)
+                    ? "lost the lease" : $"exit code {process.ExitCode}: {log[Math.Max(0, log.Length - 2000)..]}");
+                _operatorLog.AppendLine($"--- operator exited ({process.ExitCode}); restarting it");
+            }
+            StartOperator(identity);
+        };
+        _operator = process;
     }
 
     /// <summary>The operator's and launchers' output so far, for a failure message.</summary>
@@ -87,6 +118,7 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         if (_operator is { HasExited: false }) _operator.Kill(entireProcessTree: true);
         _operator?.Dispose();
         await Nodes.DisposeAsync();
