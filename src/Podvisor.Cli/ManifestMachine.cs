@@ -109,12 +109,7 @@ internal static class ManifestMachine
             if (kind.Length > 0)
                 problems.Add(new($"{at}.volumes[{i}].{kind}", "needs a cluster (the launcher pod prepares it); podvisor run takes hostDisk and emptyDisk volumes"));
         }
-        var disks = domain.Devices?.Disks ?? [];
-        for (int i = 0; i < disks.Count; i++)
-        {
-            if (disks[i].Cache is { } cache && cache != "writeback")
-                problems.Add(new($"{at}.domain.devices.disks[{i}].cache", $"cache mode {cache} is not supported yet; podvisor uses the host's page cache (writeback)"));
-        }
+        problems.AddRange(DomainMachine.Unsupported(domain, $"{at}.domain"));
         if (spec.Networks is { Count: > 0 } || domain.Devices?.Interfaces is { Count: > 0 })
             problems.Add(new($"{at}.networks", "network interfaces need a cluster (the launcher pod binds them to the pod network); for a local run use podvisor run --kernel … --net tap=NAME"));
         if (domain.Devices?.AutoattachVsock == true)

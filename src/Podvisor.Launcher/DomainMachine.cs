@@ -29,6 +29,15 @@ public static class DomainMachine
         Balloon = domain.Devices?.AutoattachMemBalloon == false ? null : new BalloonOptions(),
     };
 
+    /// <summary>Disk settings of the domain the VMM cannot honour yet, by field under <paramref name="at"/> (the spec's path).</summary>
+    public static IEnumerable<FieldError> Unsupported(DomainSpec domain, string at)
+    {
+        var disks = domain.Devices?.Disks ?? [];
+        for (int i = 0; i < disks.Count; i++)
+            if (disks[i].Cache is { } cache && cache != "writeback")
+                yield return new($"{at}.devices.disks[{i}].cache", $"cache mode {cache} is not supported yet; Podvisor uses the host's page cache (writeback)");
+    }
+
     /// <summary>KubeVirt's io names: native is io_uring here (the successor of QEMU's native Linux AIO).</summary>
     public static BlockIoMode? IoModeOf(Disk disk) => disk.Io switch
     {

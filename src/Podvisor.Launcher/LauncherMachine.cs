@@ -29,10 +29,8 @@ public static class LauncherMachine
         if (spec.Networks is { Count: > 0 } || domain.Devices?.Interfaces is { Count: > 0 })
             problems.Add("spec.networks: binding the pod network (masquerade, bridge) is not implemented in the launcher yet; remove the interfaces and networks");
         var volumes = (spec.Volumes ?? []).ToDictionary(v => v.Name);
+        problems.AddRange(DomainMachine.Unsupported(domain, "spec.domain").Select(e => e.ToString()));
         var disks = domain.Devices?.Disks ?? [];
-        for (int i = 0; i < disks.Count; i++)
-            if (disks[i].Cache is { } cache && cache != "writeback")
-                problems.Add($"spec.domain.devices.disks[{i}].cache: cache mode {cache} is not supported yet; Podvisor uses the host's page cache (writeback)");
         if (problems.Count > 0) throw new LauncherException("the VMI asks for what this launcher cannot provide:\n  " + string.Join("\n  ", problems));
 
         var config = DomainMachine.Configure(domain, layout.KernelFile, initrd);

@@ -62,16 +62,13 @@ public static class LauncherProcess
         Log($"control API on https://{options.ControlAddress}:{control.Port}{(token is null ? " (token-less: /readyz and /healthz only)" : "")}; console on {options.Layout.ConsoleSocket}");
 
         Task? shutdown = null;
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        void AskTheGuestToShutDown(PosixSignalContext context)
         {
             context.Cancel = true;
             shutdown ??= launcherVm.ShutdownAsync(grace, Log);
-        });
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            shutdown ??= launcherVm.ShutdownAsync(grace, Log);
-        });
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, AskTheGuestToShutDown);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, AskTheGuestToShutDown);
 
         VmStopped stopped;
         try

@@ -154,11 +154,7 @@ public sealed class VirtualMachineInstanceController
             {
                 Name = LauncherPodBuilder.ControlSecretName(vmi), NamespaceProperty = vmi.Metadata.NamespaceProperty,
                 Labels = new Dictionary<string, string> { [LauncherLabels.Vmi] = vmi.Metadata.Name, [LauncherLabels.CreatedBy] = vmi.Metadata.Uid },
-                OwnerReferences = [new V1OwnerReference
-                {
-                    ApiVersion = ApiGroup.ApiVersion, Kind = VirtualMachineInstance.KindName, Name = vmi.Metadata.Name, Uid = vmi.Metadata.Uid,
-                    Controller = true, BlockOwnerDeletion = true,
-                }],
+                OwnerReferences = [LauncherPodBuilder.OwnedBy(vmi)],
             },
             Data = new Dictionary<string, byte[]>
             {

@@ -19,6 +19,13 @@ public static class LauncherPodBuilder
     /// <summary>The Secret holding the launcher's control token: one per VMI (by uid: a VMI re-created under the same name gets a new token).</summary>
     public static string ControlSecretName(VirtualMachineInstance vmi) => $"podvisor-control-{vmi.Metadata.Uid}";
 
+    /// <summary>What the VMI owns (its launcher pods, its control Secret) points back at it as its controller.</summary>
+    public static V1OwnerReference OwnedBy(VirtualMachineInstance vmi) => new()
+    {
+        ApiVersion = ApiGroup.ApiVersion, Kind = VirtualMachineInstance.KindName, Name = vmi.Metadata.Name, Uid = vmi.Metadata.Uid,
+        Controller = true, BlockOwnerDeletion = true,
+    };
+
     /// <summary>Time the launcher gets beyond the guest's grace period to stop the VMM and clean up (KubeVirt adds 15 s too).</summary>
     public const long ExtraGraceSeconds = 15;
 
@@ -200,14 +207,7 @@ public static class LauncherPodBuilder
                 NamespaceProperty = ns,
                 Labels = labels,
                 Annotations = new Dictionary<string, string> { [SpecAnnotation] = SpecJson(vmi) },
-                OwnerReferences =
-                [
-                    new V1OwnerReference
-                    {
-                        ApiVersion = ApiGroup.ApiVersion, Kind = VirtualMachineInstance.KindName, Name = name, Uid = vmi.Metadata.Uid,
-                        Controller = true, BlockOwnerDeletion = true,
-                    },
-                ],
+                OwnerReferences = [OwnedBy(vmi)],
             },
             Spec = new V1PodSpec
             {
