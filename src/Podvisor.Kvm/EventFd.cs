@@ -20,7 +20,9 @@ public sealed unsafe class EventFd : IDisposable
     public void Write(ulong value = 1)
     {
         // SAFETY: writes exactly 8 bytes from a local.
-        long n = LibC.write(Handle.Fd, &value, 8);
+        long n;
+        do n = LibC.write(Handle.Fd, &value, 8);
+        while (n < 0 && LibC.errno == Errnos.EINTR);   // a signal to this thread is not a failure
         if (n != 8) throw new KvmException("eventfd write", LibC.errno);
     }
 
@@ -29,7 +31,9 @@ public sealed unsafe class EventFd : IDisposable
     {
         ulong value;
         // SAFETY: reads exactly 8 bytes into a local.
-        long n = LibC.read(Handle.Fd, &value, 8);
+        long n;
+        do n = LibC.read(Handle.Fd, &value, 8);
+        while (n < 0 && LibC.errno == Errnos.EINTR);
         if (n == 8) return value;
         int errno = LibC.errno;
         if (errno == Errnos.EAGAIN) return null;

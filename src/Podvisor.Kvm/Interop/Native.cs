@@ -12,9 +12,14 @@ internal static unsafe class Native
 {
     public const int SysGettid = 186, SysTgkill = 234;
 
+    /// <summary>Any ioctl but KVM_RUN. EINTR is retried: the kernel gives it up before doing anything
+    /// when a signal is pending (KVM_CREATE_VM does, from mm_take_all_locks, whenever the runtime signals a
+    /// thread for a GC suspension at that moment — seen once in CI), so the call is simply made again.</summary>
     public static int Ioctl(KvmFileDescriptor fd, uint request, void* arg)
     {
-        int rc = RawIoctl(fd, request, arg, out int errno);
+        int rc, errno;
+        do rc = RawIoctl(fd, request, arg, out errno);
+        while (rc < 0 && errno == Errnos.EINTR);
         if (rc < 0) throw new KvmException(KvmIoctls.NameOf(request), errno);
         return rc;
     }
