@@ -179,6 +179,8 @@ public static partial class ApiValidation
             string here = $"{at}[{i}]";
             CheckName(networks[i].Name, here, names, "network", errors);
             if (networks[i].Pod is null) errors.Add(new($"{here}.pod", "required (the pod network is the only network type)"));
+            else if (networks[i].Pod!.VmNetworkCidr is { } cidr && !PodNetwork.TryParseVmSubnet(cidr, out _, out _))
+                errors.Add(new($"{here}.pod.vmNetworkCIDR", $"\"{cidr}\" is not an IPv4 subnet with room for a gateway and a guest (prefix at most /30), like {PodNetwork.DefaultVmNetworkCidr}"));
         }
         return names;
     }
@@ -195,6 +197,8 @@ public static partial class ApiValidation
                 errors.Add(new($"{here}.name", $"no network is named \"{nic.Name}\""));
             if ((nic.Masquerade is null) == (nic.Bridge is null))
                 errors.Add(new(here, "give exactly one binding: masquerade or bridge"));
+            else if (nic.Bridge is not null)
+                errors.Add(new($"{here}.bridge", "the bridge binding is not offered yet: use masquerade: {}"));
             if (nic.Model is { } model && model != "virtio")
                 errors.Add(new($"{here}.model", $"\"{model}\" is not offered: use virtio"));
             if (nic.MacAddress is { } mac && !MacAddress().IsMatch(mac))

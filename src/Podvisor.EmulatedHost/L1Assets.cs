@@ -15,7 +15,10 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
     /// <summary>Modules /init loads, in addition to what they depend on.</summary>
     public static readonly string[] Modules = ["kvm_amd", "virtio_pci", "9pnet_virtio", "9p", "virtio_console", "overlay", "tun",
         "loop", "dm_delay",      // a slow block device for the virtio-blk benchmark
-        "isofs"];                // the launcher tests mount the cloud-init seeds they write
+        "isofs",                 // the launcher tests mount the cloud-init seeds they write
+        // Pods wired as a CNI does, and the launcher's masquerade NAT. crc32c_generic before the rest: libcrc32c
+        // asks the crypto API for crc32c when it loads, and L1 has no modprobe to fetch it then.
+        "veth", "crc32c_generic", "nf_tables", "nft_chain_nat", "nft_nat", "nft_masq"];
 
     public const string BusyboxPath = "/bin/busybox";
 

@@ -22,5 +22,8 @@ public sealed record LauncherLayout(string Root)
 
     public string VsockSocket => Under(LauncherPaths.Runtime, "vsock.sock");
 
+    /// <summary>The pod's DNS settings (the kubelet writes them), passed on to the guest by DHCP.</summary>
+    public string ResolvConf => Under("/etc", "resolv.conf");
+
     private string Under(string absolute, string name) => Path.Combine(Root, absolute.TrimStart('/'), name);
 }

@@ -1,4 +1,5 @@
 using Podvisor.Api;
+using Podvisor.Launcher.Network;
 using Podvisor.Vmm.Machine;
 
 namespace Podvisor.Launcher;
@@ -8,7 +9,8 @@ namespace Podvisor.Launcher;
 /// a PVC is the claim's <c>disk.img</c> (filesystem mode) or the device node (block mode); an emptyDisk is a
 /// sparse <c>disk.img</c> of its capacity, made on first start and kept while the pod lives; a hostDisk is its
 /// file in the mounted folder (DiskOrCreate makes it); a containerDisk is the <c>disk.img</c> its init
-/// container copied out; a cloudInitNoCloud volume is a read-only NoCloud seed the launcher writes. What the launcher cannot provide yet is refused by field, never silently dropped.
+/// container copied out; a cloudInitNoCloud volume is a read-only NoCloud seed the launcher writes; a pod network with masquerade is a
+/// virtio NIC on the TAP <see cref="MasqueradePlan"/> names (the process sets the TAP up). What the launcher cannot provide yet is refused by field, never silently dropped.
 /// </summary>
 public static class LauncherMachine
 {
@@ -26,8 +28,15 @@ public static class LauncherMachine
         foreach (string file in new[] { layout.KernelFile, initrd }.OfType<string>())
             if (!File.Exists(file)) problems.Add($"spec.domain.firmware.kernelBoot: {file} is missing (the pod mounts or copies it there)");
 
-        if (spec.Networks is { Count: > 0 } || domain.Devices?.Interfaces is { Count: > 0 })
-            problems.Add("spec.networks: binding the pod network (masquerade, bridge) is not implemented in the launcher yet; remove the interfaces and networks");
+        MasqueradePlan? network = null;
+        try
+        {
+            network = MasqueradePlan.For(vmi);
+        }
+        catch (LauncherException e)
+        {
+            problems.AddRange(e.Message.Split('\n').Skip(1).Select(line => line.Trim()));
+        }
         var volumes = (spec.Volumes ?? []).ToDictionary(v => v.Name);
         problems.AddRange(DomainMachine.Unsupported(domain, "spec.domain").Select(e => e.ToString()));
         var disks = domain.Devices?.Disks ?? [];
@@ -40,6 +49,7 @@ public static class LauncherMachine
                 ? DomainMachine.DiskOf(disk, CloudInitDisk(vmi, volumes[disk.Name], seed, layout)) with { ReadOnly = true }
                 : DomainMachine.DiskOf(disk, DiskImage(volumes[disk.Name], layout)));
         config = config with { Disks = prepared };
+        if (network is not null) config = config with { Networks = [new NetConfig(MasqueradePlan.TapName, network.VirtioMac)] };
         if (domain.Devices?.AutoattachVsock == true)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(layout.VsockSocket)!);

@@ -61,6 +61,41 @@ public static class LauncherProcess
         await using var _ = control;
         Log($"control API on https://{options.ControlAddress}:{control.Port}{(token is null ? " (token-less: /readyz and /healthz only)" : "")}; console on {options.Layout.ConsoleSocket}");
 
+        var network = Network.MasqueradePlan.For(vmi);
+        Network.PodNetworkSetup? podNetwork = null;
+        Network.DhcpResponder? dhcp = null;
+        if (network is not null)
+        {
+            try
+            {
+                podNetwork = new Network.PodNetworkSetup(network, Log);
+                var pod = podNetwork.Apply([control.Port]);
+                var dns = Network.ResolvConf.Read(options.Layout.ResolvConf);
+                var lease = new Network.DhcpLease(network.GuestMac, network.GuestAddress, network.PrefixLength, network.Gateway, dns.Nameservers, dns.Search,
+                    vmi.Spec.Hostname ?? vmi.Metadata.Name, pod.Mtu, TimeSpan.FromDays(1));
+                dhcp = Network.DhcpResponder.Start(new Network.DhcpServer(lease), Network.MasqueradePlan.TapName, Log);
+            }
+            catch (LauncherException e)
+            {
+                Log($"error: {e.Message}");
+                podNetwork?.Remove();
+                return 2;
+            }
+            launcherVm.GuestInterfaces = () => [new GuestInterface(network.InterfaceName, network.GuestMacText, dhcp.AcknowledgedAddress?.ToString())];
+        }
+        try
+        {
+            return await RunVmAsync(options, launcherVm, name, grace, stdout, Log);
+        }
+        finally
+        {
+            if (dhcp is not null) await dhcp.DisposeAsync();
+            podNetwork?.Remove();
+        }
+    }
+
+    private static async Task<int> RunVmAsync(LauncherOptions options, LauncherVm launcherVm, string name, TimeSpan grace, LineBufferedSink stdout, Action<string> Log)
+    {
         Task? shutdown = null;
         void AskTheGuestToShutDown(PosixSignalContext context)
         {

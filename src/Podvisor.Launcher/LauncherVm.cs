@@ -17,6 +17,9 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
     private bool _shutdownRequested;
     private double? _bootTimeMs;
 
+    /// <summary>The guest's NICs for <see cref="Status"/> (the pod network's DHCP server knows their addresses).</summary>
+    public Func<IReadOnlyList<GuestInterface>>? GuestInterfaces { get; set; }
+
     /// <summary>Called with each VM once it runs (console input, logging).</summary>
     public event Action<VirtualMachine>? Started;
 
@@ -27,7 +30,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
             lock (_lock)
             {
                 string state = _stopped is not null ? nameof(VmState.Stopped) : _vm is null ? "Starting" : _vm.State.ToString();
-                return new VmStatus(name, state, config.Cpus, config.MemoryMiB, _restarts, _bootTimeMs, _stopped?.Reason.ToString(), _stopped?.Detail);
+                return new VmStatus(name, state, config.Cpus, config.MemoryMiB, _restarts, _bootTimeMs, _stopped?.Reason.ToString(), _stopped?.Detail, GuestInterfaces?.Invoke());
             }
         }
     }

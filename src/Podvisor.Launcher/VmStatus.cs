@@ -11,7 +11,15 @@ public sealed record VmStatus(
     [property: JsonPropertyName("restarts")] int Restarts,
     [property: JsonPropertyName("bootTimeMs")] double? BootTimeMs,
     [property: JsonPropertyName("stopReason")] string? StopReason,
-    [property: JsonPropertyName("stopDetail")] string? StopDetail);
+    [property: JsonPropertyName("stopDetail")] string? StopDetail,
+    [property: JsonPropertyName("interfaces")] IReadOnlyList<GuestInterface>? Interfaces = null);
+
+/// <summary>A guest NIC as the launcher knows it: its MAC, and its address once the guest took one by DHCP
+/// (names as in KubeVirt's VMI status.interfaces).</summary>
+public sealed record GuestInterface(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("mac")] string Mac,
+    [property: JsonPropertyName("ipAddress")] string? IpAddress);
 
 /// <summary>Source-generated JSON for the control API (NativeAOT).</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

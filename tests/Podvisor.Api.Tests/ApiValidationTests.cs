@@ -110,6 +110,21 @@ public sealed class ApiValidationTests
     }
 
     [Fact]
+    public void ThePodNetworkTakesMasqueradeOnAnIpv4SubnetWithRoomForGatewayAndGuest()
+    {
+        var errors = Errors(vm =>
+        {
+            Domain(vm).Devices = new() { Interfaces = [new() { Name = "default", Bridge = new() }, new() { Name = "second", Masquerade = new() }] };
+            vm.Spec.Template!.Spec!.Networks = [new() { Name = "default", Pod = new() { VmNetworkCidr = "10.0.2.0/31" } },
+                                                 new() { Name = "second", Pod = new() { VmNetworkCidr = "172.16.0.0/16" } }];
+        });
+        Assert.Equal([
+            "spec.template.spec.networks[0].pod.vmNetworkCIDR: \"10.0.2.0/31\" is not an IPv4 subnet with room for a gateway and a guest (prefix at most /30), like 10.0.2.0/24",
+            "spec.template.spec.domain.devices.interfaces[0].bridge: the bridge binding is not offered yet: use masquerade: {}",
+        ], errors);
+    }
+
+    [Fact]
     public void VolumeSourcesAreChecked()
     {
         var errors = Errors(vm => vm.Spec.Template!.Spec!.Volumes =

@@ -88,10 +88,19 @@ public sealed class LauncherMachineTests : IDisposable
     }
 
     [Fact]
-    public void WhatTheLauncherCannotProvideYetIsRefusedByField()
+    public void AMasqueradeNicIsAVirtioNicOnTheLaunchersTapWithTheVmisMac()
     {
-        var e = Refused("""{ "interfaces": [ { "name": "default", "masquerade": {} } ] }""", "[]", """, "networks": [ { "name": "default", "pod": {} } ]""");
-        Assert.Contains("spec.networks", e.Message);
+        var net = Assert.Single(Prepare("""{ "interfaces": [ { "name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00:2a" } ] }""", "[]",
+            """, "networks": [ { "name": "default", "pod": {} } ]""").Networks);
+        Assert.Equal("tap0", net.TapName);
+        Assert.Equal(new Vmm.Devices.Virtio.Net.MacAddress(2, 0, 0, 0, 0, 0x2a), net.Mac);
+    }
+
+    [Fact]
+    public void WhatTheLauncherCannotProvideIsRefusedByField()
+    {
+        var e = Refused("""{ "interfaces": [ { "name": "default", "bridge": {} } ] }""", "[]", """, "networks": [ { "name": "default", "pod": {} } ]""");
+        Assert.Contains("spec.domain.devices.interfaces[0].bridge", e.Message);
     }
 
     [Fact]

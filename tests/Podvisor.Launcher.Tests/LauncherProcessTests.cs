@@ -25,19 +25,19 @@ public sealed class LauncherProcessTests : IDisposable
     public void Dispose() => _pod.Dispose();
 
     /// <summary>Puts the microVM kernel and an initrd running <paramref name="script"/> where the pod would, writes the spec and token.</summary>
-    private (string Spec, string TokenFile) PreparePod(string script, long graceSeconds)
+    private (string Spec, string TokenFile) PreparePod(string script, long graceSeconds, string devices = "", string spec = "")
     {
         File.Copy(SharedGuest("bzImage"), _pod.Layout.KernelFile, overwrite: true);
         File.Delete(_pod.Layout.InitrdFile);
         CpioArchive.Extend(SharedGuest("initrd.gz"), _pod.Layout.InitrdFile, [("etc/guest-run", Encoding.UTF8.GetBytes(script), 0x1ED)]);
         _pod.VolumeFolder("scratch");
-        string spec = Path.Combine(_pod.Root, "spec.json");
-        File.WriteAllText(spec, TestVmi.Json("""{ "disks": [ { "name": "scratch", "serial": "scratch" } ] }""",
-            """[ { "name": "scratch", "emptyDisk": { "capacity": "16Mi" } } ]""", $$""", "terminationGracePeriodSeconds": {{graceSeconds}}""")
+        string specFile = Path.Combine(_pod.Root, "spec.json");
+        File.WriteAllText(specFile, TestVmi.Json($$"""{ "disks": [ { "name": "scratch", "serial": "scratch" } ]{{devices}} }""",
+            """[ { "name": "scratch", "emptyDisk": { "capacity": "16Mi" } } ]""", $$""", "terminationGracePeriodSeconds": {{graceSeconds}}{{spec}}""")
             .Replace("\"kernelArgs\": \"console=ttyS0\"", "\"kernelArgs\": \"console=ttyS0 reboot=k panic=-1 pci=off quiet\""));
         string token = Path.Combine(_pod.Root, "token");
         File.WriteAllText(token, Token + "\n");
-        return (spec, token);
+        return (specFile, token);
     }
 
     private sealed class Launcher : IDisposable
@@ -45,11 +45,13 @@ public sealed class LauncherProcessTests : IDisposable
         private readonly StringBuilder _stdout = new(), _stderr = new();
         public readonly Process Process;
 
-        public Launcher(string spec, string tokenFile, LauncherLayout layout)
+        /// <summary>Starts the launcher, in network namespace <paramref name="netns"/> if given (as in its pod).</summary>
+        public Launcher(string spec, string tokenFile, LauncherLayout layout, string? netns = null)
         {
-            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in new[] { LauncherBinary.Dll, "--spec", spec, "--root", layout.Root,
-                         "--control-address", "127.0.0.1", "--control-port", "0", "--control-token-file", tokenFile })
+            var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+            string[] inNamespace = netns is null ? [] : ["netns", "exec", netns, "dotnet"];
+            string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0"] : ["--control-address", "0.0.0.0", "--control-port", "8443"];
+            foreach (string a in inNamespace.Concat([LauncherBinary.Dll, "--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile]))
                 psi.ArgumentList.Add(a);
             Process = Process.Start(psi)!;
             Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
@@ -71,7 +73,7 @@ public sealed class LauncherProcessTests : IDisposable
             }
         }
 
-        public int Port => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"control API on https://127\.0\.0\.1:(\d+)").Groups[1].Value);
+        public int Port => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"control API on https://[0-9.]+:(\d+)").Groups[1].Value);
 
         public void Signal(string signal)
         {
@@ -86,9 +88,9 @@ public sealed class LauncherProcessTests : IDisposable
         }
     }
 
-    private static HttpClient Client(int port) => new(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
+    private static HttpClient Client(int port, string host = "127.0.0.1") => new(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
     {
-        BaseAddress = new Uri($"https://127.0.0.1:{port}"),
+        BaseAddress = new Uri($"https://{host}:{port}"),
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token) },
     };
 
@@ -141,6 +143,102 @@ public sealed class LauncherProcessTests : IDisposable
         Assert.Contains("stopped: GuestPowerOff", launcher.Stderr);
         Assert.Contains("POWER-BUTTON-PRESSED count=1", launcher.Stdout);
         Assert.False(File.Exists(_pod.Layout.ConsoleSocket));
+    }
+
+    /// <summary>
+    /// The pod network, masquerade-bound: the test wires a network namespace as a CNI plugin wires a pod (a veth,
+    /// eth0 with the pod IP, a default route to the node's end) and runs the launcher in it. The guest takes its
+    /// address, gateway, DNS and hostname by DHCP, reaches the launcher's end, talks out to the node's end of the
+    /// link (which only knows the pod IP: the guest was masqueraded), and is reached on the pod IP; the launcher's
+    /// own port stays the launcher's, its status reports the guest's IP; the TAP and the rules go when it ends.
+    /// </summary>
+    [Fact]
+    public async Task AMasqueradedGuestTakesItsAddressByDhcpAndTalksBothWaysThroughThePodIp()
+    {
+        int subnet = Random.Shared.Next(1, 255);
+        string node = $"198.18.{subnet}.1", podIp = $"198.18.{subnet}.2";   // RFC 2544's benchmarking range: no real network uses it
+        using var ns = new NetworkNamespace("pvpod");
+        ns.LinkToCaller("eth0", $"{podIp}/24", $"pvh{Guid.NewGuid().ToString("N")[..8]}", node);
+        Directory.CreateDirectory(Path.Combine(_pod.Root, "etc"));
+        File.WriteAllText(Path.Combine(_pod.Root, "etc", "resolv.conf"), $"search default.svc.cluster.local cluster.local\nnameserver {node}\noptions ndots:5\n");
+
+        using var egress = new System.Net.Sockets.TcpListener(IPAddress.Parse(node), 7001);
+        egress.Start();
+        var served = Task.Run(async () =>
+        {
+            using var client = await egress.AcceptTcpClientAsync(_ct);
+            var stream = client.GetStream();
+            string line = (await new StreamReader(stream).ReadLineAsync(_ct))!;
+            await stream.WriteAsync("hello-guest-from-the-node\n"u8.ToArray(), _ct);
+            return (line, From: ((IPEndPoint)client.Client.RemoteEndPoint!).Address.ToString());
+        }, _ct);
+
+        string script = $$"""
+            cat > /tmp/lease.sh <<'EOF'
+            #!/bin/sh
+            [ "$1" = bound ] || exit 0
+            ifconfig $interface $ip netmask $subnet mtu ${mtu:-1500} up
+            ip route add default via $router
+            echo "GUEST-LEASE ip=$ip subnet=$subnet router=$router dns=$dns domain=$domain search=$search hostname=$hostname" > /tmp/lease
+            EOF
+            chmod +x /tmp/lease.sh
+            ip link set eth0 up
+            udhcpc -i eth0 -s /tmp/lease.sh -q -n -t 30 -T 1 -O search -O hostname >/dev/null 2>&1; echo "GUEST-DHCP-RC=$?"; cat /tmp/lease
+            ping -c 1 -W 10 10.0.2.1 >/dev/null; echo "GUEST-PING-GATEWAY-RC=$?"
+            r=$(echo hello-node-from-the-guest | nc {{node}} 7001); echo "GUEST-EGRESS-REPLY=$r"
+            echo GUEST-LISTENING
+            nc -l -p 7002 > /tmp/in; echo "GUEST-INGRESS=$(cat /tmp/in)"
+            """;
+        var (spec, token) = PreparePod(script, graceSeconds: 5,
+            devices: """, "interfaces": [ { "name": "default", "masquerade": {} } ]""", spec: """, "networks": [ { "name": "default", "pod": {} } ]""");
+        using var launcher = new Launcher(spec, token, _pod.Layout, ns.Name);
+        launcher.WaitFor(l => l.Stdout.Contains("GUEST-LISTENING", StringComparison.Ordinal), "the guest's network checks");
+        string console = launcher.Stdout;
+        Assert.True(console.Contains("GUEST-DHCP-RC=0", StringComparison.Ordinal), $"{console}\n{launcher.Stderr}");
+        foreach (string expected in new[] { $"GUEST-LEASE ip=10.0.2.2 subnet=255.255.255.0 router=10.0.2.1 dns={node} domain=default.svc.cluster.local " +
+            "search=default.svc.cluster.local cluster.local hostname=vm1", "GUEST-PING-GATEWAY-RC=0", "GUEST-EGRESS-REPLY=hello-guest-from-the-node" })
+            Assert.True(console.Contains(expected, StringComparison.Ordinal), $"no \"{expected}\" in the console:\n{console}\nlauncher:\n{launcher.Stderr}");
+        var (line, from) = await served.WaitAsync(TimeSpan.FromSeconds(30), _ct);
+        Assert.Equal("hello-node-from-the-guest", line);
+        Assert.Equal(podIp, from);                                    // the node saw the pod, not 10.0.2.2
+
+        // While the guest waits for it: the launcher's own port is not forwarded to the guest, and it knows the guest's IP.
+        using var control = Client(8443, podIp);
+        using (var status = JsonDocument.Parse(await control.GetStringAsync("/v1/status", _ct)))
+        {
+            var nic = Assert.Single(status.RootElement.GetProperty("interfaces").EnumerateArray());
+            Assert.Equal("default", nic.GetProperty("name").GetString());
+            Assert.Equal("10.0.2.2", nic.GetProperty("ipAddress").GetString());
+            Assert.Equal(Network.MasqueradePlan.MacFor("0b7c6a56-3f55-4c1e-9a55-000000000001").GetAddressBytes(),
+                Convert.FromHexString(nic.GetProperty("mac").GetString()!.Replace(":", "")));
+        }
+
+        // Inbound: the pod IP's ports lead to the guest (its nc listens a moment after the marker: try until it answers).
+        Exception? refused = null;
+        for (int attempt = 0; attempt < 40 && !launcher.Stdout.Contains("GUEST-INGRESS=", StringComparison.Ordinal); attempt++)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(IPAddress.Parse(podIp), 7002, _ct);
+                await client.GetStream().WriteAsync("hello-guest-via-the-pod-ip\n"u8.ToArray(), _ct);
+                client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+                break;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                refused = e;
+                await Task.Delay(250, _ct);
+            }
+        }
+        launcher.WaitFor(l => l.Stdout.Contains("GUEST-INGRESS=", StringComparison.Ordinal), $"the guest hearing from the pod IP (last: {refused?.Message})");
+
+        Assert.True(launcher.Process.WaitForExit(TimeSpan.FromMinutes(1)), $"the guest did not power off:\n{launcher.Stderr}");
+        Assert.Contains("GUEST-INGRESS=hello-guest-via-the-pod-ip", launcher.Stdout);
+        Assert.True(launcher.Process.ExitCode == 0, launcher.Stderr);
+        Assert.Contains("guest took 10.0.2.2 by DHCP", launcher.Stderr);
+        Assert.DoesNotContain("tap0", ns.Run("ip", "link", "show"));
+        Assert.DoesNotContain("podvisor", ns.Run("nft", "list", "tables"));
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Machine;
 using Podvisor.Vmm.Virtio;
+using Podvisor.Testing;
 
 namespace Podvisor.Vmm.Tests;
 
