@@ -179,6 +179,8 @@ public static partial class ApiValidation
             string here = $"{at}[{i}]";
             CheckName(networks[i].Name, here, names, "network", errors);
             if (networks[i].Pod is null) errors.Add(new($"{here}.pod", "required (the pod network is the only network type)"));
+            else if (networks.Take(i).Any(n => n.Pod is not null))
+                errors.Add(new($"{here}.pod", "only one network can be the pod network (as in KubeVirt)"));
             else if (networks[i].Pod!.VmNetworkCidr is { } cidr && !PodNetwork.TryParseVmSubnet(cidr, out _, out _))
                 errors.Add(new($"{here}.pod.vmNetworkCIDR", $"\"{cidr}\" is not an IPv4 subnet with room for a gateway and a guest (prefix at most /30), like {PodNetwork.DefaultVmNetworkCidr}"));
         }

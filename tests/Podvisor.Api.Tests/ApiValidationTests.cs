@@ -120,6 +120,7 @@ public sealed class ApiValidationTests
         });
         Assert.Equal([
             "spec.template.spec.networks[0].pod.vmNetworkCIDR: \"10.0.2.0/31\" is not an IPv4 subnet with room for a gateway and a guest (prefix at most /30), like 10.0.2.0/24",
+            "spec.template.spec.networks[1].pod: only one network can be the pod network (as in KubeVirt)",
             "spec.template.spec.domain.devices.interfaces[0].bridge: the bridge binding is not offered yet: use masquerade: {}",
         ], errors);
     }

@@ -99,8 +99,12 @@ public sealed class LauncherMachineTests : IDisposable
     [Fact]
     public void WhatTheLauncherCannotProvideIsRefusedByField()
     {
-        var e = Refused("""{ "interfaces": [ { "name": "default", "bridge": {} } ] }""", "[]", """, "networks": [ { "name": "default", "pod": {} } ]""");
-        Assert.Contains("spec.domain.devices.interfaces[0].bridge", e.Message);
+        // The API refuses these up front; a launcher handed such a VMI anyway refuses it too, by field.
+        var vmi = TestVmi.ParseUnchecked(TestVmi.Json("""{ "interfaces": [ { "name": "a", "masquerade": {} }, { "name": "b", "bridge": {} } ] }""", "[]",
+            """, "networks": [ { "name": "a", "pod": {} }, { "name": "b", "pod": {} } ]"""));
+        var e = Assert.Throws<LauncherException>(() => LauncherMachine.Prepare(vmi, _pod.Layout));
+        Assert.Contains("spec.networks: one pod network is what a launcher binds (got 2)", e.Message);
+        Assert.Contains("spec.domain.devices.interfaces: give one interface for the pod network (got 2)", e.Message);
     }
 
     [Fact]

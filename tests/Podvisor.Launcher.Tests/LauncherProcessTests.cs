@@ -209,7 +209,7 @@ public sealed class LauncherProcessTests : IDisposable
             var nic = Assert.Single(status.RootElement.GetProperty("interfaces").EnumerateArray());
             Assert.Equal("default", nic.GetProperty("name").GetString());
             Assert.Equal("10.0.2.2", nic.GetProperty("ipAddress").GetString());
-            Assert.Equal(Network.MasqueradePlan.MacFor("0b7c6a56-3f55-4c1e-9a55-000000000001").GetAddressBytes(),
+            Assert.Equal(Convert.FromHexString(Api.GuestMac.Derived("0b7c6a56-3f55-4c1e-9a55-000000000001").Replace(":", "")),
                 Convert.FromHexString(nic.GetProperty("mac").GetString()!.Replace(":", "")));
         }
 

@@ -1,3 +1,5 @@
+using System.Net.NetworkInformation;
+using Podvisor.Api;
 using System.Net;
 using Podvisor.Launcher.Network;
 using Podvisor.Testing;
@@ -25,7 +27,7 @@ public sealed class MasqueradePlanTests
         byte first = plan.GuestMac.GetAddressBytes()[0];
         Assert.Equal(0x02, first & 0x03);                             // locally administered, unicast
         Assert.Equal(plan.GuestMac, Plan(Masquerade, PodNetwork)!.GuestMac);
-        Assert.NotEqual(MasqueradePlan.MacFor("another-uid"), plan.GuestMac);
+        Assert.NotEqual(PhysicalAddress.Parse(GuestMac.Derived("another-uid").Replace(':', '-')), plan.GuestMac);
         Assert.Matches("^([0-9a-f]{2}:){5}[0-9a-f]{2}$", plan.GuestMacText);
     }
 
@@ -48,8 +50,7 @@ public sealed class MasqueradePlanTests
     [InlineData(Masquerade, """, "networks": [ { "name": "default", "pod": { "vmNetworkCIDR": "banana" } } ]""", "vmNetworkCIDR")]
     public void WhatCannotBeBoundIsRefusedByField(string devices, string networks, string field)
     {
-        var vmi = System.Text.Json.JsonSerializer.Deserialize(TestVmi.Json(devices, "[]", networks), Api.ApiJsonContext.Default.VirtualMachineInstance)!;
-        Api.ApiDefaults.Apply(vmi);
+        var vmi = TestVmi.ParseUnchecked(TestVmi.Json(devices, "[]", networks));
         var e = Assert.Throws<LauncherException>(() => MasqueradePlan.For(vmi));
         Assert.Contains(field, e.Message);
     }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
-using System.Security.Cryptography;
 using System.Text;
 using Podvisor.Api;
 
@@ -45,20 +44,12 @@ public sealed record MasqueradePlan(
         if (problems.Count > 0) throw new LauncherException("the VMI's network cannot be bound:\n  " + string.Join("\n  ", problems));
 
         var nic = interfaces[0];
-        var mac = nic.MacAddress is { } given ? PhysicalAddress.Parse(given.Replace(':', '-').ToUpperInvariant()) : MacFor(vmi.Metadata.Uid ?? vmi.Metadata.Name ?? "");
+        var mac = PhysicalAddress.Parse(Api.GuestMac.Of(nic, vmi.Metadata.Uid ?? vmi.Metadata.Name ?? "").Replace(':', '-').ToUpperInvariant());
         return new MasqueradePlan(nic.Name, mac, Offset(subnet, 1), Offset(subnet, 2), prefix);
     }
 
-    /// <summary>A stable, locally administered unicast MAC from the VMI's uid: the same guest keeps its MAC across
-    /// launcher restarts (and, later, migrations), and two VMIs practically never share one.</summary>
-    public static PhysicalAddress MacFor(string uid)
-    {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(uid));
-        return new PhysicalAddress([0x02, hash[0], hash[1], hash[2], hash[3], hash[4]]);
-    }
-
     /// <summary>The guest's MAC as Kubernetes writes it (02:00:00:00:00:01).</summary>
-    public string GuestMacText => string.Join(':', GuestMac.GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+    public string GuestMacText => Api.GuestMac.Format(GuestMac.GetAddressBytes());
 
     /// <summary>The guest's MAC as virtio-net wants it.</summary>
     public Vmm.Devices.Virtio.Net.MacAddress VirtioMac

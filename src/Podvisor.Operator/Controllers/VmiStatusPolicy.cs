@@ -82,7 +82,7 @@ public static class VmiStatusPolicy
             // Masquerade and bridge both put the guest behind (or on) the pod's address.
             status.Interfaces = [.. (vmi.Spec.Domain?.Devices?.Interfaces ?? [])
                 .Where(i => i.Masquerade is not null || i.Bridge is not null)
-                .Select(i => new InterfaceStatus { Name = i.Name, IpAddress = podIp, IpAddresses = addresses, Mac = i.MacAddress })];
+                .Select(i => new InterfaceStatus { Name = i.Name, IpAddress = podIp, IpAddresses = addresses, Mac = GuestMac.Of(i, vmi.Metadata.Uid ?? "") })];
         }
 
         status.Conditions = conditions;
