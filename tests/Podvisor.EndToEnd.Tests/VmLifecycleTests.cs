@@ -25,10 +25,28 @@ public sealed class VmLifecycleTests
         const string ns = "e2e";
         await using var cluster = await LocalCluster.StartAsync(ns, claimFolder: null, Ct);
         var client = cluster.Client;
-        // The guest: a marker, a line from its emptyDisk, then it waits for the power button and powers off.
+        // The guest: a marker, a line from its emptyDisk, its network by DHCP (the launcher's end answers a ping; the
+        // DNS server it was given — the node's end of the pod's link here — hears from it, as the pod IP; a listener
+        // on the guest is reached through the pod IP), then it waits for the power button and powers off.
         string initrd = Path.Combine(cluster.Storage, "initrd.gz");
         CpioArchive.Extend(SharedGuest("initrd.gz"), initrd, [("etc/guest-run", Encoding.UTF8.GetBytes("""
             echo "E2E-GUEST-UP disk=$(cat /sys/block/vda/size) sectors"
+            cat > /tmp/lease.sh <<'EOF'
+            #!/bin/sh
+            [ "$1" = bound ] || exit 0
+            ifconfig $interface $ip netmask $subnet up
+            ip route add default via $router
+            echo "ip=$ip router=$router dns=$dns search=$search" > /tmp/lease
+            EOF
+            chmod +x /tmp/lease.sh
+            ip link set eth0 up
+            udhcpc -i eth0 -s /tmp/lease.sh -q -n -t 30 -T 1 -O search >/dev/null 2>&1
+            echo "E2E-GUEST-LEASE $(cat /tmp/lease)"
+            ping -c 1 -W 10 10.0.2.1 >/dev/null && echo E2E-GUEST-REACHED-THE-LAUNCHER
+            dns=$(sed -n 's/.* dns=\([^ ]*\).*/\1/p' /tmp/lease)
+            for i in $(seq 1 120); do r=$(echo e2e-guest-calling | nc $dns 7001) && [ -n "$r" ] && break; sleep 1; done
+            echo "E2E-GUEST-HEARD $r"
+            nc -l -p 7002 > /tmp/in; echo "E2E-GUEST-INBOUND $(cat /tmp/in)"
             while read -r n _ < /sys/firmware/acpi/interrupts/ff_pwr_btn && [ "$n" = 0 ]; do sleep 0.2; done
             echo E2E-GUEST-SHUTTING-DOWN
             """), 0x1ED)]);
@@ -55,6 +73,12 @@ public sealed class VmLifecycleTests
                     devices:
                       disks:
                       - name: scratch
+                      interfaces:
+                      - name: default
+                        masquerade: {}
+                  networks:
+                  - name: default
+                    pod: {}
                   volumes:
                   - name: scratch
                     emptyDisk:
@@ -72,8 +96,43 @@ public sealed class VmLifecycleTests
             "the guest's marker on its console", Patience, Ct);
         Assert.Contains("E2E-GUEST-UP disk=16384 sectors", launchers.Console(ns, "e2e-vm"));       // the 8 MiB emptyDisk
         var pod = Assert.Single((await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items);
-        string podFolder = launchers.PodFolder(pod);
+        string podFolder = launchers.PodFolder(pod), podNetwork = launchers.NetworkNamespaceOf(pod);
+        Assert.Contains(podNetwork, NetworkNamespaces());
         Assert.True(File.Exists(Path.Combine(podFolder, "var/run/podvisor/volumes/scratch/disk.img")));
+
+        // The pod network: the VMI reports the guest at the pod IP with its MAC; the guest took its lease by DHCP.
+        var nic = Assert.Single(vmi.Status.Interfaces ?? []);
+        Assert.Equal(("default", pod.Status.PodIP, GuestMac.Derived(vmi.Metadata.Uid)), (nic.Name, nic.IpAddress, nic.Mac));
+        string podIp = pod.Status.PodIP, nodeIp = PodNetworksNodeOf(podIp);
+        await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, "e2e-vm")), c => c.Contains("E2E-GUEST-LEASE", StringComparison.Ordinal),
+            "the guest's DHCP lease", Patience, Ct);
+        Assert.Contains($"E2E-GUEST-LEASE ip=10.0.2.2 router=10.0.2.1 dns={nodeIp} search={ns}.svc.cluster.local svc.cluster.local cluster.local",
+            launchers.Console(ns, "e2e-vm"));
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(nodeIp), 7001))
+        {
+            listener.Start();
+            using var caller = await listener.AcceptTcpClientAsync(Ct).AsTask().WaitAsync(Patience, Ct);
+            Assert.Equal(podIp, ((System.Net.IPEndPoint)caller.Client.RemoteEndPoint!).Address.ToString());   // masqueraded
+            var stream = caller.GetStream();
+            Assert.Equal("e2e-guest-calling", await new StreamReader(stream).ReadLineAsync(Ct));
+            await stream.WriteAsync("e2e-node-answering\n"u8.ToArray(), Ct);
+        }
+        await cluster.Eventually(async () =>
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(System.Net.IPAddress.Parse(podIp), 7002, Ct);
+                await client.GetStream().WriteAsync("e2e-via-the-pod-ip\n"u8.ToArray(), Ct);
+                client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            }
+            catch (System.Net.Sockets.SocketException) { }                    // not listening yet
+            return launchers.Console(ns, "e2e-vm");
+        }, c => c.Contains("E2E-GUEST-INBOUND", StringComparison.Ordinal), "the guest reached through the pod IP", Patience, Ct);
+        string console = launchers.Console(ns, "e2e-vm");
+        Assert.Contains("E2E-GUEST-REACHED-THE-LAUNCHER", console);
+        Assert.Contains("E2E-GUEST-HEARD e2e-node-answering", console);
+        Assert.Contains("E2E-GUEST-INBOUND e2e-via-the-pod-ip", console);
 
         await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachines", "e2e-vm", cancellationToken: Ct);
         await cluster.Eventually(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Count, n => n == 0,
@@ -87,6 +146,23 @@ public sealed class VmLifecycleTests
         Assert.Equal(0, launchers.Running);
         Assert.False(Directory.Exists(podFolder));                                              // its emptyDisk with it
         Assert.Empty(cluster.Nodes.Errors);
+        Assert.DoesNotContain(podNetwork, NetworkNamespaces());                                 // its network (and TAP) too
         Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));           // restarts, never a crash
+    }
+
+    /// <summary>The node's end of a pod's /30 (<see cref="PodNetworks"/>): the address before the pod's.</summary>
+    private static string PodNetworksNodeOf(string podIp)
+    {
+        byte[] b = System.Net.IPAddress.Parse(podIp).GetAddressBytes();
+        b[3]--;
+        return new System.Net.IPAddress(b).ToString();
+    }
+
+    private static string NetworkNamespaces()
+    {
+        using var ip = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip", ["netns", "list"]) { RedirectStandardOutput = true })!;
+        string list = ip.StandardOutput.ReadToEnd();
+        ip.WaitForExit();
+        return list;
     }
 }

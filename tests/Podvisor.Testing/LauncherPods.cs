@@ -14,9 +14,10 @@ namespace Podvisor.Testing;
 /// linked), and the launcher runs with <c>--root</c> on that folder. The pod is reported Running once the
 /// process starts, Ready while its <c>/readyz</c> answers 200 (probed every second, as the pod's probe
 /// says), and Succeeded/Failed with the exit code when the process ends. Deletion: SIGTERM, the pod's grace
-/// period, then SIGKILL. Control APIs listen on 127.0.0.1 on ports the system picks (every "pod" shares
-/// this machine's network). Init containers (containerDisk, kernelBoot.container images) are not run: such
-/// a pod is reported Failed, saying so.
+/// period, then SIGKILL. Each pod has a network of its own, as a CNI plugin gives it (<see cref="PodNetworks"/>):
+/// the launcher runs in that namespace, so its control port is the pod's and the masquerade binding has an eth0 and
+/// a pod IP to work with; this agent, like the API server's proxy, reaches pods at their IPs. Init containers
+/// (containerDisk, kernelBoot.container images) are not run: such a pod is reported Failed, saying so.
 /// </summary>
 public sealed partial class LauncherPods(IKubernetes client, string launcherDll, string storageRoot, Func<string, string>? claimFolder = null) : IPodRuntime, IAsyncDisposable
 {
@@ -24,6 +25,8 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
     {
         public required V1Pod Pod;
         public required Process Process;
+        public required NetworkNamespace Network;
+        public required string PodIp;
         public readonly StringBuilder Stdout = new(), Stderr = new();
         public Task? Watcher;
     }
@@ -46,9 +49,10 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
     /// <summary>The launcher processes still running.</summary>
     public int Running => _pods.Values.Count(p => !p.Process.HasExited);
 
-    public async Task StartAsync(V1Pod pod, string podIp, Func<V1PodStatus, Task> report, CancellationToken cancellationToken)
+    public async Task StartAsync(V1Pod pod, string nodeChosenIp, Func<V1PodStatus, Task> report, CancellationToken cancellationToken)
     {
         string root = PodFolder(pod);
+        string podIp = nodeChosenIp;
         if (pod.Spec.InitContainers is { Count: > 0 } init)
         {
             await report(Ended(pod, podIp, 1, $"this test agent does not run init containers ({string.Join(", ", init.Select(c => c.Name))})"));
@@ -66,21 +70,33 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
             return;
         }
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(launcherDll);
+        NetworkNamespace network;
+        try
+        {
+            (network, podIp, string nodeIp) = PodNetworks.Create();
+            // As the kubelet writes it for dnsPolicy ClusterFirst; the node's end stands in for the cluster DNS service.
+            Directory.CreateDirectory(Path.Combine(root, "etc"));
+            await File.WriteAllTextAsync(Path.Combine(root, "etc", "resolv.conf"), $"search {pod.Metadata.NamespaceProperty}.svc.cluster.local " +
+                $"svc.cluster.local cluster.local\nnameserver {nodeIp}\noptions ndots:5\n", cancellationToken);
+        }
+        catch (InvalidOperationException e)
+        {
+            await report(Ended(pod, podIp, 1, $"pod network: {e.Message}"));
+            return;
+        }
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "netns", "exec", network.Name, "dotnet", launcherDll }) psi.ArgumentList.Add(a);
         // Paths inside the container are paths under the pod's folder here.
         var mountPaths = (container.VolumeMounts ?? []).Select(m => m.MountPath.TrimEnd('/')).ToList();
         var args = container.Command.Skip(1).Concat(container.Args ?? [])
             .Select(a => mountPaths.Any(m => a == m || a.StartsWith(m + "/", StringComparison.Ordinal)) ? Path.Combine(root, a.TrimStart('/')) : a)
             .ToList();
-        int port = args.IndexOf("--control-port");
-        if (port >= 0) args[port + 1] = "0";                  // every pod shares 127.0.0.1 here
-        foreach (string a in args.Concat(["--root", root, "--control-address", "127.0.0.1"])) psi.ArgumentList.Add(a);
+        foreach (string a in args.Concat(["--root", root])) psi.ArgumentList.Add(a);
         psi.Environment["POD_NAME"] = pod.Metadata.Name;
         psi.Environment["POD_NAMESPACE"] = pod.Metadata.NamespaceProperty;
         psi.Environment["POD_IP"] = podIp;
         var process = Process.Start(psi)!;
-        var entry = new PodProcess { Pod = pod, Process = process };
+        var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stdout) entry.Stdout.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stderr) entry.Stderr.AppendLine(e.Data); };
         process.BeginOutputReadLine();
@@ -92,21 +108,28 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
 
     public async Task StopAsync(V1Pod pod, CancellationToken cancellationToken)
     {
-        if (!_pods.TryGetValue(pod.Metadata.Uid, out var entry) || entry.Process.HasExited) return;
-        using (var kill = Process.Start("kill", ["-TERM", entry.Process.Id.ToString()])) await kill.WaitForExitAsync(cancellationToken);
-        var grace = TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30);
-        try
+        if (!_pods.TryGetValue(pod.Metadata.Uid, out var entry)) return;
+        if (!entry.Process.HasExited)
         {
-            await entry.Process.WaitForExitAsync(cancellationToken).WaitAsync(grace, cancellationToken);
+            using (var kill = Process.Start("kill", ["-TERM", entry.Process.Id.ToString()])) await kill.WaitForExitAsync(cancellationToken);
+            var grace = TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30);
+            try
+            {
+                await entry.Process.WaitForExitAsync(cancellationToken).WaitAsync(grace, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                entry.Process.Kill(entireProcessTree: true);
+                await entry.Process.WaitForExitAsync(cancellationToken);
+            }
         }
-        catch (TimeoutException)
-        {
-            entry.Process.Kill(entireProcessTree: true);
-            await entry.Process.WaitForExitAsync(cancellationToken);
-        }
-        // The kubelet removes a deleted pod's emptyDirs and its mounts (links here; what they point to stays).
-        Directory.Delete(PodFolder(pod), recursive: true);
+        // The kubelet removes a deleted pod's emptyDirs and its mounts (links here; what they point to stays), and its network.
+        if (Directory.Exists(PodFolder(pod))) Directory.Delete(PodFolder(pod), recursive: true);
+        entry.Network.Dispose();
     }
+
+    /// <summary>The network namespace the pod's launcher runs in.</summary>
+    public string NetworkNamespaceOf(V1Pod pod) => _pods[pod.Metadata.Uid].Network.Name;
 
     /// <summary>The folder standing in for the pod's filesystem.</summary>
     public string PodFolder(V1Pod pod) => Path.Combine(storageRoot, "pods", pod.Metadata.Uid);
@@ -126,7 +149,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
             {
                 try
                 {
-                    now = (await http.GetAsync($"https://127.0.0.1:{port.Groups[1].Value}/readyz", cancellationToken)).IsSuccessStatusCode;
+                    now = (await http.GetAsync($"https://{entry.PodIp}:{port.Groups[1].Value}/readyz", cancellationToken)).IsSuccessStatusCode;
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
             }
@@ -219,11 +242,12 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
             await entry.Process.WaitForExitAsync();
             if (entry.Watcher is { } watcher) await watcher.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
             entry.Process.Dispose();
+            entry.Network.Dispose();
         }
         _stop.Dispose();
     }
 
-    [GeneratedRegex(@"control API on https://127\.0\.0\.1:(\d+)")]
+    [GeneratedRegex(@"control API on https://[0-9.]+:(\d+)")]
     private static partial Regex ControlPort();
 
     [GeneratedRegex(@"^metadata\.annotations\['([^']+)'\]$")]

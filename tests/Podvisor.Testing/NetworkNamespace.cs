@@ -71,5 +71,19 @@ public sealed class NetworkNamespace : IDisposable
         if (p.ExitCode != 0) throw new InvalidOperationException($"ip {string.Join(' ', args)}: {errors}");
     }
 
-    public void Dispose() => Ip("netns", "delete", Name);
+    /// <summary>Like <see cref="Ip"/>, but false instead of an exception.</summary>
+    public static bool TryIp(params string[] args)
+    {
+        try
+        {
+            Ip(args);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => TryIp("netns", "delete", Name);
 }
