@@ -16,8 +16,11 @@ namespace Podvisor.Launcher;
 /// The launcher's control API, HTTPS on the pod's control port (docs/launcher-pod.md):
 /// <c>GET /readyz</c> (200 while the guest runs: the pod's readiness probe, no credentials, as the kubelet
 /// sends none) and <c>GET /healthz</c>; with <c>Authorization: Bearer TOKEN</c>, <c>GET /v1/status</c> and
-/// <c>PUT /v1/pause</c>, <c>/v1/unpause</c>, <c>/v1/shutdown</c> (ACPI power button), <c>/v1/stop</c> (hard).
-/// Without a token file the authenticated part is closed (403), never open.
+/// <c>PUT /v1/pause</c>, <c>/v1/unpause</c>, <c>/v1/shutdown</c> (ACPI power button), <c>/v1/stop</c> (hard), and
+/// <c>GET /v1/console</c>, the serial console as a WebSocket (binary frames both ways: the guest's output from the
+/// moment of attaching; what the client sends is typed). The token may also come as <c>X-Podvisor-Token</c>: the
+/// API server's pod proxy, which <c>podvisor console</c> goes through, drops <c>Authorization</c> once it has
+/// authenticated the user. Without a token file the authenticated part is closed (403), never open.
 /// </summary>
 public sealed class ControlServer : IAsyncDisposable
 {
@@ -33,12 +36,17 @@ public sealed class ControlServer : IAsyncDisposable
     public int Port { get; }
 
     public static async Task<ControlServer> StartAsync(IVmControl vm, IPAddress address, int port, byte[]? token, X509Certificate2 certificate,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => await StartAsync(vm, console: null, address, port, token, certificate, cancellationToken);
+
+    /// <param name="console">The guest's console for <c>/v1/console</c> (none: 404).</param>
+    public static async Task<ControlServer> StartAsync(IVmControl vm, ConsoleAccess? console, IPAddress address, int port, byte[]? token,
+        X509Certificate2 certificate, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(certificate)));
         var app = builder.Build();
+        app.UseWebSockets();
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", () =>
@@ -65,6 +73,10 @@ public sealed class ControlServer : IAsyncDisposable
             return Accepted(vm);
         });
 
+        api.MapGet("/console", (HttpContext context, CancellationToken _) => console is null
+            ? Task.FromResult(Error(StatusCodes.Status404NotFound, "this launcher has no console to attach to"))
+            : ServeConsoleAsync(context, console));
+
         await app.StartAsync(cancellationToken);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         int actual = new Uri(addresses.First()).Port;
@@ -86,14 +98,70 @@ public sealed class ControlServer : IAsyncDisposable
         return request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
     }
 
+    /// <summary>Bridges one WebSocket to the console until either side ends: output as binary frames, input typed.</summary>
+    private static async Task<IResult> ServeConsoleAsync(HttpContext context, ConsoleAccess console)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+            return Error(StatusCodes.Status400BadRequest, "open /v1/console as a WebSocket: binary frames carry the guest's output, what you send is typed");
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var client = console.Output.Attach();
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        try
+        {
+            var typing = Task.Run(async () =>
+            {
+                var buffer = new byte[4096];
+                try
+                {
+                    while (true)
+                    {
+                        var received = await socket.ReceiveAsync(buffer, done.Token);
+                        if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close) break;
+                        if (received.Count > 0) console.Input(buffer.AsMemory(0, received.Count));
+                    }
+                }
+                catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException) { }
+                finally
+                {
+                    done.Cancel();
+                }
+            });
+            try
+            {
+                while (!done.IsCancellationRequested)
+                    await socket.SendAsync(await console.Output.ReadAsync(client, done.Token), System.Net.WebSockets.WebSocketMessageType.Binary, true, done.Token);
+            }
+            catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException) { }
+            done.Cancel();
+            await typing;
+            if (socket.State is System.Net.WebSockets.WebSocketState.Open or System.Net.WebSockets.WebSocketState.CloseReceived)
+            {
+                using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "detached", closing.Token);
+                }
+                catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException) { }
+            }
+        }
+        finally
+        {
+            console.Output.Detach(client);
+        }
+        return Results.Empty;
+    }
+
     private static bool Authorized(HttpRequest request, byte[] token)
     {
         string header = request.Headers.Authorization.ToString();
         const string Scheme = "Bearer ";
-        if (!header.StartsWith(Scheme, StringComparison.Ordinal)) return false;
-        byte[] given = Encoding.UTF8.GetBytes(header[Scheme.Length..].Trim());
-        return CryptographicOperations.FixedTimeEquals(given, token);
+        string? given = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..].Trim()
+            : request.Headers[TokenHeader].ToString() is { Length: > 0 } proxied ? proxied.Trim() : null;
+        return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), token);
     }
+
+    /// <summary>The token's header for requests through the API server's pod proxy (which keeps it, but not Authorization).</summary>
+    public const string TokenHeader = "X-Podvisor-Token";
 
     private static IResult Accepted(IVmControl vm) => Results.Json(vm.Status, ControlJsonContext.Default.VmStatus, statusCode: StatusCodes.Status202Accepted);
 

@@ -40,10 +40,12 @@ public static class LauncherProcess
         Directory.CreateDirectory(Path.GetDirectoryName(options.Layout.ConsoleSocket)!);
         LauncherVm? launcherVm = null;
         using var consoleSocket = new ConsoleSocketServer(options.Layout.ConsoleSocket, input => launcherVm?.CurrentSerialInput(input.Span));
+        var consoleClients = new ConsoleFanout();
         launcherVm = new LauncherVm(name, config, b =>
         {
             stdout.Write(b);
             consoleSocket.Write(b);
+            consoleClients.Write(b);
         });
         launcherVm.Started += vm => Log($"VM {name} running: {config.Cpus} vCPU, {config.MemoryMiB} MiB, {config.Disks.Count} disk(s)");
 
@@ -51,7 +53,8 @@ public static class LauncherProcess
         ControlServer control;
         try
         {
-            control = await ControlServer.StartAsync(launcherVm, IPAddress.Parse(options.ControlAddress), options.ControlPort, token, certificate, cancellationToken);
+            control = await ControlServer.StartAsync(launcherVm, new ConsoleAccess(consoleClients, input => launcherVm.CurrentSerialInput(input.Span)),
+                IPAddress.Parse(options.ControlAddress), options.ControlPort, token, certificate, cancellationToken);
         }
         catch (IOException e)
         {
