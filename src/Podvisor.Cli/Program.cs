@@ -11,5 +11,6 @@ var root = new RootCommand("Podvisor: VMs as Kubernetes pods, on an in-house KVM
     RunCommand.Create(),
     KvmInfoCommand.Create(),
     EmulatedHostCommand.Create(),
+    Podvisor.Cli.Cluster.ConsoleCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

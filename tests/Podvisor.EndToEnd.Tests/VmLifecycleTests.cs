@@ -47,9 +47,9 @@ public sealed class VmLifecycleTests
             for i in $(seq 1 120); do r=$(echo e2e-guest-calling | nc $dns 7001) && [ -n "$r" ] && break; sleep 1; done
             echo "E2E-GUEST-HEARD $r"
             nc -l -p 7002 > /tmp/in; echo "E2E-GUEST-INBOUND $(cat /tmp/in)"
-            while read -r n _ < /sys/firmware/acpi/interrupts/ff_pwr_btn && [ "$n" = 0 ]; do sleep 0.2; done
-            echo E2E-GUEST-SHUTTING-DOWN
-            """), 0x1ED)]);
+            (while read -r n _ < /sys/firmware/acpi/interrupts/ff_pwr_btn && [ "$n" = 0 ]; do sleep 0.2; done
+             echo E2E-GUEST-SHUTTING-DOWN; poweroff -f) &
+            """), 0x1ED)]);                // then init gives the console a shell (guest.mode=shell)
         var vm = ManifestReader.ReadSingle<VirtualMachine>($$"""
             apiVersion: podvisor.io/v1alpha1
             kind: VirtualMachine
@@ -66,7 +66,7 @@ public sealed class VmLifecycleTests
                       guest: 128Mi
                     firmware:
                       kernelBoot:
-                        kernelArgs: "console=ttyS0 reboot=k panic=-1 pci=off quiet"
+                        kernelArgs: "console=ttyS0 reboot=k panic=-1 pci=off quiet guest.mode=shell"
                         hostPath:
                           kernelPath: {{SharedGuest("bzImage")}}
                           initrdPath: {{initrd}}
@@ -131,6 +131,7 @@ public sealed class VmLifecycleTests
         }, c => c.Contains("E2E-GUEST-INBOUND", StringComparison.Ordinal), "the guest reached through the pod IP", Patience, Ct);
         string console = launchers.Console(ns, "e2e-vm");
         Assert.Contains("E2E-GUEST-REACHED-THE-LAUNCHER", console);
+        await AttachTheConsoleAsync(cluster, ns);
         Assert.Contains("E2E-GUEST-HEARD e2e-node-answering", console);
         Assert.Contains("E2E-GUEST-INBOUND e2e-via-the-pod-ip", console);
 
@@ -148,6 +149,47 @@ public sealed class VmLifecycleTests
         Assert.Empty(cluster.Nodes.Errors);
         Assert.DoesNotContain(podNetwork, NetworkNamespaces());                                 // its network (and TAP) too
         Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));           // restarts, never a crash
+    }
+
+    /// <summary>`podvisor console` through the API server's pod proxy: what is typed runs in the guest's shell, its answer
+    /// comes back; Ctrl+] detaches and the guest runs on.</summary>
+    private static async Task AttachTheConsoleAsync(LocalCluster cluster, string ns)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"), "console", "e2e-vm", "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
+            psi.ArgumentList.Add(a);
+        using var cli = System.Diagnostics.Process.Start(psi)!;
+        var output = new StringBuilder();
+        var errors = new StringBuilder();
+        cli.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        cli.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        cli.BeginOutputReadLine();
+        cli.BeginErrorReadLine();
+        string Text(StringBuilder b) { lock (b) return b.ToString(); }
+        try
+        {
+            await cluster.Eventually(() => Task.FromResult(Text(errors)), e => e.Contains("connected to", StringComparison.Ordinal) || cli.HasExited,
+                "podvisor console connected", Patience, Ct);
+            Assert.False(cli.HasExited, $"podvisor console ended: {Text(errors)}");
+            // Typed until answered: the shell may still be starting when the first line arrives.
+            await cluster.Eventually(async () =>
+            {
+                await cli.StandardInput.WriteAsync("echo $((6*7))-TYPED-THROUGH-THE-API-SERVER\n");
+                await cli.StandardInput.FlushAsync(Ct);
+                await Task.Delay(1000, Ct);
+                return Text(output);
+            }, o => o.Contains("42-TYPED-THROUGH-THE-API-SERVER", StringComparison.Ordinal), "the guest's shell answering through podvisor console", Patience, Ct);
+            await cli.StandardInput.WriteAsync("\u001d");                 // Ctrl+]
+            await cli.StandardInput.FlushAsync(Ct);
+            Assert.True(cli.WaitForExit(TimeSpan.FromSeconds(30)), $"podvisor console did not detach: {Text(errors)}");
+            cli.WaitForExit();                                             // and its output read to the end
+            Assert.True(cli.ExitCode == 0, Text(errors));
+            Assert.Contains("detached", Text(errors));
+        }
+        finally
+        {
+            if (!cli.HasExited) cli.Kill();
+        }
     }
 
     /// <summary>The node's end of a pod's /30 (<see cref="PodNetworks"/>): the address before the pod's.</summary>

@@ -17,7 +17,7 @@ public static class LauncherPodBuilder
     public const string SpecAnnotation = "podvisor.io/vmi-spec";
 
     /// <summary>The Secret holding the launcher's control token: one per VMI (by uid: a VMI re-created under the same name gets a new token).</summary>
-    public static string ControlSecretName(VirtualMachineInstance vmi) => $"podvisor-control-{vmi.Metadata.Uid}";
+    public static string ControlSecretName(VirtualMachineInstance vmi) => LauncherLabels.ControlSecretName(vmi.Metadata.Uid);
 
     /// <summary>What the VMI owns (its launcher pods, its control Secret) points back at it as its controller.</summary>
     public static V1OwnerReference OwnedBy(VirtualMachineInstance vmi) => new()
@@ -175,7 +175,7 @@ public static class LauncherPodBuilder
                 new V1EnvVar { Name = "POD_NAMESPACE", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } },
                 new V1EnvVar { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } },
             ],
-            Ports = [new V1ContainerPort { ContainerPort = options.ControlPort, Name = "control", Protocol = "TCP" }],
+            Ports = [new V1ContainerPort { ContainerPort = options.ControlPort, Name = LauncherLabels.ControlPortName, Protocol = "TCP" }],
             Resources = new V1ResourceRequirements { Requests = requests, Limits = limits },
             // Ready means the guest runs: the VMI's phase follows this (the launcher answers /readyz only then).
             ReadinessProbe = new V1Probe

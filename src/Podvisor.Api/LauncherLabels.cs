@@ -1,4 +1,4 @@
-namespace Podvisor.Operator.Launcher;
+namespace Podvisor.Api;
 
 /// <summary>The labels and annotations by which launcher pods are found (KubeVirt's <c>kubevirt.io/created-by</c> and friends).</summary>
 public static class LauncherLabels
@@ -18,4 +18,10 @@ public static class LauncherLabels
 
     /// <summary>The container that runs the VMM.</summary>
     public const string ComputeContainer = "compute";
+
+    /// <summary>The name of the compute container's control API port.</summary>
+    public const string ControlPortName = "control";
+
+    /// <summary>The Secret holding a VMI's control token (made by the operator, owned by the VMI).</summary>
+    public static string ControlSecretName(string vmiUid) => $"podvisor-control-{vmiUid}";
 }

@@ -1,0 +1,180 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Runtime.InteropServices;
+
+namespace Podvisor.Cli.Cluster;
+
+/// <summary>
+/// <c>podvisor console VM</c>: the running VM's serial console on this terminal, through the Kubernetes API — a
+/// WebSocket to the launcher's <c>/v1/console</c> over the API server's pod proxy, authenticated to the API server
+/// as the kubeconfig's user and to the launcher with the VM's control token. Ctrl+] detaches (as virtctl and
+/// telnet). On a terminal the keyboard goes to the guest raw (Ctrl+C included); with input from a pipe, its lines go
+/// as they come and the console stays attached after the pipe ends, until Ctrl+], SIGINT or the VM stopping.
+/// </summary>
+internal static class ConsoleCommand
+{
+    public const byte Escape = 0x1d;     // Ctrl+]
+
+    public static Command Create()
+    {
+        var vm = new Argument<string>("vm") { Description = "the VM (VirtualMachine or VirtualMachineInstance name)" };
+        var cluster = new ClusterOptions();
+        var command = new Command("console", "Attach to a running VM's serial console through the Kubernetes API (Ctrl+] detaches).") { vm };
+        cluster.AddTo(command);
+        command.SetAction((parse, ct) => RunAsync(cluster, parse, parse.GetValue(vm)!, ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ClusterOptions options, ParseResult parse, string vm, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var cluster = options.Connect(parse);
+            using var socket = await AttachAsync(cluster, vm, cancellationToken);
+            Console.Error.WriteLine($"podvisor: connected to {cluster.Namespace}/{vm}'s console; Ctrl+] detaches");
+            using var raw = TerminalMode.RawIfInteractive();
+            return await BridgeAsync(socket, cancellationToken);
+        }
+        catch (ClusterException e)
+        {
+            Console.Error.WriteLine($"podvisor: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; check the kubeconfig's server and credentials");
+            return 1;
+        }
+    }
+
+    /// <summary>The message with its causes (an HttpRequestException alone says only "an error occurred while sending").</summary>
+    private static string Describe(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? at = e; at is not null; at = at.InnerException)
+            if (!parts.Contains(at.Message)) parts.Add(at.Message);
+        return string.Join(": ", parts);
+    }
+
+    /// <summary>Finds the console and opens it. A connection that breaks on the way (a busy API server dropping one)
+    /// is tried again, twice, a second apart; answers that say no are not.</summary>
+    private static async Task<ClientWebSocket> AttachAsync(ClusterConnection cluster, string vm, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var target = await VmConsoleTarget.FindAsync(cluster.Client, cluster.Namespace, vm, cancellationToken);
+                return await ConnectAsync(cluster, target, vm, cancellationToken);
+            }
+            catch (HttpRequestException e) when (attempt < 3)
+            {
+                Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; trying again");
+            }
+            catch (TransientConnectException e) when (attempt < 3)
+            {
+                Console.Error.WriteLine($"podvisor: {e.Message}; trying again");
+            }
+            catch (TransientConnectException e)
+            {
+                throw new ClusterException(e.Message);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+
+    /// <summary>The WebSocket's connection broke before an answer came (as opposed to an answer saying no).</summary>
+    private sealed class TransientConnectException(string message) : Exception(message);
+
+    private static async Task<ClientWebSocket> ConnectAsync(ClusterConnection cluster, VmConsoleTarget target, string vm, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await cluster.ConnectWebSocketAsync(target.ProxyPath,
+                new Dictionary<string, string> { [Launcher.ControlServer.TokenHeader] = target.Token }, cancellationToken);
+        }
+        catch (WebSocketException e) when (e.InnerException is HttpRequestException or IOException)
+        {
+            throw new TransientConnectException($"cannot open {vm}'s console through the API server: {Describe(e)}");
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException)
+        {
+            throw new ClusterException($"cannot open {vm}'s console through the API server ({Describe(e)}): the API server must reach the pod's IP " +
+                "and you need create on pods/proxy");
+        }
+    }
+
+    /// <summary>Output to stdout, stdin to the guest, until Ctrl+], SIGINT, or the console closing. 0 unless the link broke.</summary>
+    private static async Task<int> BridgeAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    {
+        using var detach = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            detach.Cancel();
+        });
+        var typing = Task.Run(() => PumpInputAsync(socket, detach), CancellationToken.None);
+        using var stdout = Console.OpenStandardOutput();
+        var buffer = new byte[16 * 1024];
+        int exit = 0;
+        try
+        {
+            while (!detach.IsCancellationRequested)
+            {
+                var received = await socket.ReceiveAsync(buffer, detach.Token);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    Console.Error.WriteLine($"\r\npodvisor: the console closed ({received.CloseStatusDescription ?? "the VM stopped"})");
+                    break;
+                }
+                await stdout.WriteAsync(buffer.AsMemory(0, received.Count), CancellationToken.None);
+                await stdout.FlushAsync(CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (detach.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("\r\npodvisor: detached");
+        }
+        catch (WebSocketException e)
+        {
+            Console.Error.WriteLine($"\r\npodvisor: the console connection ended: {e.Message}");
+            exit = 1;
+        }
+        detach.Cancel();
+        if (socket.State == WebSocketState.Open)
+        {
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "detached", closing.Token);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException) { }
+        }
+        return exit;
+    }
+
+    /// <summary>Sends what is typed; Ctrl+] detaches; the end of piped input stops typing but keeps the console.</summary>
+    private static async Task PumpInputAsync(ClientWebSocket socket, CancellationTokenSource detach)
+    {
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[4096];
+        try
+        {
+            while (!detach.IsCancellationRequested)
+            {
+                int n = await stdin.ReadAsync(buffer, detach.Token);
+                if (n == 0) return;
+                int escape = Array.IndexOf(buffer, Escape, 0, n);
+                int send = escape < 0 ? n : escape;
+                if (send > 0) await socket.SendAsync(buffer.AsMemory(0, send), WebSocketMessageType.Binary, true, detach.Token);
+                if (escape >= 0)
+                {
+                    await detach.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException) { }
+    }
+}
