@@ -118,6 +118,7 @@ internal static class ConsoleCommand
         using var stdout = Console.OpenStandardOutput();
         var buffer = new byte[16 * 1024];
         int exit = 0;
+        string ending = "detached";                 // Ctrl+] or SIGINT, whether a receive was pending or not
         try
         {
             while (!detach.IsCancellationRequested)
@@ -125,22 +126,21 @@ internal static class ConsoleCommand
                 var received = await socket.ReceiveAsync(buffer, detach.Token);
                 if (received.MessageType == WebSocketMessageType.Close)
                 {
-                    Console.Error.WriteLine($"\r\npodvisor: the console closed ({received.CloseStatusDescription ?? "the VM stopped"})");
+                    ending = $"the console closed ({received.CloseStatusDescription ?? "the VM stopped"})";
                     break;
                 }
                 await stdout.WriteAsync(buffer.AsMemory(0, received.Count), CancellationToken.None);
                 await stdout.FlushAsync(CancellationToken.None);
             }
         }
-        catch (OperationCanceledException) when (detach.IsCancellationRequested)
+        catch (OperationCanceledException) when (detach.IsCancellationRequested) { }
+        catch (WebSocketException e) when (!detach.IsCancellationRequested)
         {
-            Console.Error.WriteLine("\r\npodvisor: detached");
-        }
-        catch (WebSocketException e)
-        {
-            Console.Error.WriteLine($"\r\npodvisor: the console connection ended: {e.Message}");
+            ending = $"the console connection ended: {e.Message}";
             exit = 1;
         }
+        catch (WebSocketException) { }             // aborted by our own detaching
+        Console.Error.WriteLine($"\r\npodvisor: {ending}");
         detach.Cancel();
         if (socket.State == WebSocketState.Open)
         {
