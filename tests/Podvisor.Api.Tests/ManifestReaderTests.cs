@@ -22,6 +22,18 @@ public sealed class ManifestReaderTests
         Assert.Empty(ApiValidation.Validate(vm));
     }
 
+    [Fact]
+    public void TheClusterExampleIsAValidVmOnThePodNetwork()
+    {
+        var vm = ManifestReader.ReadSingle<VirtualMachine>(Example("vm-cluster.yaml"));
+        Assert.Equal("microvm-net", vm.Metadata.Name);
+        var spec = vm.Spec.Template!.Spec!;
+        Assert.NotNull(Assert.Single(spec.Domain!.Devices!.Interfaces!).Masquerade);
+        Assert.NotNull(Assert.Single(spec.Networks!).Pod);
+        Assert.StartsWith("/var/lib/podvisor/guest/", spec.Domain.Firmware!.KernelBoot!.HostPath!.KernelPath);
+        Assert.Empty(ApiValidation.Validate(vm));
+    }
+
     /// <summary>KubeVirt's own example VM (vm-cirros style, kernel boot from a container), apiVersion changed only.</summary>
     [Fact]
     public void AKubeVirtManifestReadsAfterChangingOnlyApiVersion()

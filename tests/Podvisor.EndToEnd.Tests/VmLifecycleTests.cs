@@ -16,6 +16,7 @@ namespace Podvisor.EndToEnd.Tests;
 public sealed class VmLifecycleTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
+    private const string Vm = "microvm-net";                 // examples/vm-cluster.yaml
     private static string SharedGuest(string file) => Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "guest", file));
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -50,51 +51,26 @@ public sealed class VmLifecycleTests
             (while read -r n _ < /sys/firmware/acpi/interrupts/ff_pwr_btn && [ "$n" = 0 ]; do sleep 0.2; done
              echo E2E-GUEST-SHUTTING-DOWN; poweroff -f) &
             """), 0x1ED)]);                // then init gives the console a shell (guest.mode=shell)
-        var vm = ManifestReader.ReadSingle<VirtualMachine>($$"""
-            apiVersion: podvisor.io/v1alpha1
-            kind: VirtualMachine
-            metadata:
-              name: e2e-vm
-              namespace: {{ns}}
-            spec:
-              runStrategy: Always
-              template:
-                spec:
-                  terminationGracePeriodSeconds: 60
-                  domain:
-                    memory:
-                      guest: 128Mi
-                    firmware:
-                      kernelBoot:
-                        kernelArgs: "console=ttyS0 reboot=k panic=-1 pci=off quiet guest.mode=shell"
-                        hostPath:
-                          kernelPath: {{SharedGuest("bzImage")}}
-                          initrdPath: {{initrd}}
-                    devices:
-                      disks:
-                      - name: scratch
-                      interfaces:
-                      - name: default
-                        masquerade: {}
-                  networks:
-                  - name: default
-                    pod: {}
-                  volumes:
-                  - name: scratch
-                    emptyDisk:
-                      capacity: 8Mi
-            """, "e2e-vm.yaml");
+        // examples/vm-cluster.yaml, applied with kubectl as a user would: only its node folder for the guest kernel
+        // (/var/lib/podvisor/guest) is pointed at this test's copy, which holds the initramfs with the script above.
+        string guest = Directory.CreateDirectory(Path.Combine(cluster.Storage, "guest")).FullName;
+        File.Copy(SharedGuest("bzImage"), Path.Combine(guest, "bzImage"));
+        File.Move(initrd, Path.Combine(guest, "initrd.gz"));
+        string manifest = Path.Combine(cluster.Storage, "vm-cluster.yaml");
+        string example = File.ReadAllText(Path.Combine(Repository.Root, "examples", "vm-cluster.yaml"));
+        Assert.Contains("/var/lib/podvisor/guest/", example);
+        File.WriteAllText(manifest, example.Replace("/var/lib/podvisor/guest/", guest + "/"));
         var launchers = cluster.Launchers;
 
-        await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonSerializer.SerializeToElement(vm, ApiJsonContext.Default.VirtualMachine),
-            ApiGroup.Group, ApiGroup.Version, ns, "virtualmachines", cancellationToken: Ct);
+        string applied = await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["apply", "-n", ns, "-f", manifest], Ct);
+        Assert.Contains($"virtualmachine.podvisor.io/{Vm} created", applied);
 
-        var vmi = await cluster.Eventually(() => cluster.Vmi(ns, "e2e-vm", Ct), v => v?.Status?.Phase == VmiPhases.Running,
+        var vmi = await cluster.Eventually(() => cluster.Vmi(ns, Vm, Ct), v => v?.Status?.Phase == VmiPhases.Running,
             "the VMI Running (its launcher's /readyz answering)", Patience, Ct);
         Assert.Equal("node-a", vmi!.Status!.NodeName);
-        await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, "e2e-vm")), c => c.Contains("E2E-GUEST-UP", StringComparison.Ordinal),
+        await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, Vm)), c => c.Contains("E2E-GUEST-UP", StringComparison.Ordinal),
             "the guest's marker on its console", Patience, Ct);
-        Assert.Contains("E2E-GUEST-UP disk=16384 sectors", launchers.Console(ns, "e2e-vm"));       // the 8 MiB emptyDisk
+        Assert.Contains("E2E-GUEST-UP disk=16384 sectors", launchers.Console(ns, Vm));       // the 8 MiB emptyDisk
         var pod = Assert.Single((await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items);
         string podFolder = launchers.PodFolder(pod), podNetwork = launchers.NetworkNamespaceOf(pod);
         Assert.Contains(podNetwork, NetworkNamespaces());
@@ -104,10 +80,10 @@ public sealed class VmLifecycleTests
         var nic = Assert.Single(vmi.Status.Interfaces ?? []);
         Assert.Equal(("default", pod.Status.PodIP, GuestMac.Derived(vmi.Metadata.Uid)), (nic.Name, nic.IpAddress, nic.Mac));
         string podIp = pod.Status.PodIP, nodeIp = PodNetworksNodeOf(podIp);
-        await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, "e2e-vm")), c => c.Contains("E2E-GUEST-LEASE", StringComparison.Ordinal),
+        await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, Vm)), c => c.Contains("E2E-GUEST-LEASE", StringComparison.Ordinal),
             "the guest's DHCP lease", Patience, Ct);
         Assert.Contains($"E2E-GUEST-LEASE ip=10.0.2.2 router=10.0.2.1 dns={nodeIp} search={ns}.svc.cluster.local svc.cluster.local cluster.local",
-            launchers.Console(ns, "e2e-vm"));
+            launchers.Console(ns, Vm));
         using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(nodeIp), 7001))
         {
             listener.Start();
@@ -127,22 +103,22 @@ public sealed class VmLifecycleTests
                 client.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
             }
             catch (System.Net.Sockets.SocketException) { }                    // not listening yet
-            return launchers.Console(ns, "e2e-vm");
+            return launchers.Console(ns, Vm);
         }, c => c.Contains("E2E-GUEST-INBOUND", StringComparison.Ordinal), "the guest reached through the pod IP", Patience, Ct);
-        string console = launchers.Console(ns, "e2e-vm");
+        string console = launchers.Console(ns, Vm);
         Assert.Contains("E2E-GUEST-REACHED-THE-LAUNCHER", console);
         await AttachTheConsoleAsync(cluster, ns);
         Assert.Contains("E2E-GUEST-HEARD e2e-node-answering", console);
         Assert.Contains("E2E-GUEST-INBOUND e2e-via-the-pod-ip", console);
 
-        await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachines", "e2e-vm", cancellationToken: Ct);
+        Assert.Contains($"virtualmachine.podvisor.io \"{Vm}\" deleted", await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["delete", "-n", ns, "-f", manifest, "--wait=false"], Ct));
         await cluster.Eventually(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Count, n => n == 0,
             "the launcher pod gone", Patience, Ct);
-        await cluster.Eventually(() => cluster.Vmi(ns, "e2e-vm", Ct), v => v is null, "the VMI gone", Patience, Ct);
+        await cluster.Eventually(() => cluster.Vmi(ns, Vm, Ct), v => v is null, "the VMI gone", Patience, Ct);
         await cluster.Eventually(async () => (await client.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: Ct)).Items
             .Count(s => s.Metadata.Name.StartsWith("podvisor-control-", StringComparison.Ordinal)), n => n == 0, "the control Secret gone", Patience, Ct);
         // Asked, not pulled: the guest heard the power button and powered off before the grace period ran out.
-        Assert.Contains("E2E-GUEST-SHUTTING-DOWN", launchers.Console(ns, "e2e-vm"));
+        Assert.Contains("E2E-GUEST-SHUTTING-DOWN", launchers.Console(ns, Vm));
         Assert.Contains("stopped: GuestPowerOff", launchers.Logs());
         Assert.Equal(0, launchers.Running);
         Assert.False(Directory.Exists(podFolder));                                              // its emptyDisk with it
@@ -156,7 +132,7 @@ public sealed class VmLifecycleTests
     private static async Task AttachTheConsoleAsync(LocalCluster cluster, string ns)
     {
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"), "console", "e2e-vm", "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
+        foreach (string a in new[] { Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"), "console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
             psi.ArgumentList.Add(a);
         using var cli = System.Diagnostics.Process.Start(psi)!;
         var output = new StringBuilder();
