@@ -79,7 +79,7 @@ public sealed class VmLifecycleTests
         // The pod network: the VMI reports the guest at the pod IP with its MAC; the guest took its lease by DHCP.
         var nic = Assert.Single(vmi.Status.Interfaces ?? []);
         Assert.Equal(("default", pod.Status.PodIP, GuestMac.Derived(vmi.Metadata.Uid)), (nic.Name, nic.IpAddress, nic.Mac));
-        string podIp = pod.Status.PodIP, nodeIp = PodNetworksNodeOf(podIp);
+        string podIp = pod.Status.PodIP, nodeIp = launchers.NodeAddressOf(pod);
         await cluster.Eventually(() => Task.FromResult(launchers.Console(ns, Vm)), c => c.Contains("E2E-GUEST-LEASE", StringComparison.Ordinal),
             "the guest's DHCP lease", Patience, Ct);
         Assert.Contains($"E2E-GUEST-LEASE ip=10.0.2.2 router=10.0.2.1 dns={nodeIp} search={ns}.svc.cluster.local svc.cluster.local cluster.local",
@@ -166,14 +166,6 @@ public sealed class VmLifecycleTests
         {
             if (!cli.HasExited) cli.Kill();
         }
-    }
-
-    /// <summary>The node's end of a pod's /30 (<see cref="PodNetworks"/>): the address before the pod's.</summary>
-    private static string PodNetworksNodeOf(string podIp)
-    {
-        byte[] b = System.Net.IPAddress.Parse(podIp).GetAddressBytes();
-        b[3]--;
-        return new System.Net.IPAddress(b).ToString();
     }
 
     private static string NetworkNamespaces()

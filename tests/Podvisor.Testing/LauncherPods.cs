@@ -27,6 +27,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         public required Process Process;
         public required NetworkNamespace Network;
         public required string PodIp;
+        public required string NodeIp;
         public readonly StringBuilder Stdout = new(), Stderr = new();
         public Task? Watcher;
     }
@@ -71,9 +72,10 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         }
 
         NetworkNamespace network;
+        string nodeIp;
         try
         {
-            (network, podIp, string nodeIp) = PodNetworks.Create();
+            (network, podIp, nodeIp) = PodNetworks.Create();
             // As the kubelet writes it for dnsPolicy ClusterFirst; the node's end stands in for the cluster DNS service.
             Directory.CreateDirectory(Path.Combine(root, "etc"));
             await File.WriteAllTextAsync(Path.Combine(root, "etc", "resolv.conf"), $"search {pod.Metadata.NamespaceProperty}.svc.cluster.local " +
@@ -96,7 +98,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         psi.Environment["POD_NAMESPACE"] = pod.Metadata.NamespaceProperty;
         psi.Environment["POD_IP"] = podIp;
         var process = Process.Start(psi)!;
-        var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp };
+        var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp, NodeIp = nodeIp };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stdout) entry.Stdout.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stderr) entry.Stderr.AppendLine(e.Data); };
         process.BeginOutputReadLine();
@@ -130,6 +132,9 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
 
     /// <summary>The network namespace the pod's launcher runs in.</summary>
     public string NetworkNamespaceOf(V1Pod pod) => _pods[pod.Metadata.Uid].Network.Name;
+
+    /// <summary>The node's end of the pod's link (its default route, and the DNS server its resolv.conf names).</summary>
+    public string NodeAddressOf(V1Pod pod) => _pods[pod.Metadata.Uid].NodeIp;
 
     /// <summary>The folder standing in for the pod's filesystem.</summary>
     public string PodFolder(V1Pod pod) => Path.Combine(storageRoot, "pods", pod.Metadata.Uid);
