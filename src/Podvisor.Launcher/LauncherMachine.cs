@@ -28,20 +28,13 @@ public static class LauncherMachine
         foreach (string file in new[] { layout.KernelFile, initrd }.OfType<string>())
             if (!File.Exists(file)) problems.Add($"spec.domain.firmware.kernelBoot: {file} is missing (the pod mounts or copies it there)");
 
-        MasqueradePlan? network = null;
-        try
-        {
-            network = MasqueradePlan.For(vmi);
-        }
-        catch (LauncherException e)
-        {
-            problems.AddRange(e.Message.Split('\n').Skip(1).Select(line => line.Trim()));
-        }
+        problems.AddRange(MasqueradePlan.Problems(vmi));
         var volumes = (spec.Volumes ?? []).ToDictionary(v => v.Name);
         problems.AddRange(DomainMachine.Unsupported(domain, "spec.domain").Select(e => e.ToString()));
         var disks = domain.Devices?.Disks ?? [];
         if (problems.Count > 0) throw new LauncherException("the VMI asks for what this launcher cannot provide:\n  " + string.Join("\n  ", problems));
 
+        var network = MasqueradePlan.For(vmi);
         var config = DomainMachine.Configure(domain, layout.KernelFile, initrd);
         var prepared = new List<DiskConfig>();
         foreach (var disk in disks)

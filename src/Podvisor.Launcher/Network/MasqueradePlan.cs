@@ -33,19 +33,28 @@ public sealed record MasqueradePlan(
         var networks = vmi.Spec.Networks ?? [];
         var interfaces = vmi.Spec.Domain?.Devices?.Interfaces ?? [];
         if (networks.Count == 0 && interfaces.Count == 0) return null;
+        if (Problems(vmi) is { Count: > 0 } problems) throw new LauncherException("the VMI's network cannot be bound:\n  " + string.Join("\n  ", problems));
+        PodNetwork.TryParseVmSubnet(networks[0].Pod?.VmNetworkCidr ?? DefaultCidr, out var subnet, out int prefix);
+        var nic = interfaces[0];
+        var mac = PhysicalAddress.Parse(Api.GuestMac.Of(nic, vmi.Metadata.Uid ?? vmi.Metadata.Name ?? "").Replace(':', '-').ToUpperInvariant());
+        return new MasqueradePlan(nic.Name, mac, Offset(subnet, 1), Offset(subnet, 2), prefix);
+    }
+
+    /// <summary>What in the VMI's networks a launcher cannot bind, each naming its field (none without a network).</summary>
+    public static IReadOnlyList<string> Problems(VirtualMachineInstance vmi)
+    {
+        var networks = vmi.Spec.Networks ?? [];
+        var interfaces = vmi.Spec.Domain?.Devices?.Interfaces ?? [];
         var problems = new List<string>();
+        if (networks.Count == 0 && interfaces.Count == 0) return problems;
         if (networks.Count != 1) problems.Add($"spec.networks: one pod network is what a launcher binds (got {networks.Count})");
         if (interfaces.Count != 1) problems.Add($"spec.domain.devices.interfaces: give one interface for the pod network (got {interfaces.Count})");
         if (interfaces.FirstOrDefault() is { Bridge: not null })
             problems.Add("spec.domain.devices.interfaces[0].bridge: the bridge binding is not offered; use masquerade: {}");
         string cidr = networks.FirstOrDefault()?.Pod?.VmNetworkCidr ?? DefaultCidr;
-        if (!PodNetwork.TryParseVmSubnet(cidr, out var subnet, out int prefix))
+        if (!PodNetwork.TryParseVmSubnet(cidr, out _, out _))
             problems.Add($"spec.networks[0].pod.vmNetworkCIDR: \"{cidr}\" is not an IPv4 subnet with room for a gateway and a guest, like {DefaultCidr}");
-        if (problems.Count > 0) throw new LauncherException("the VMI's network cannot be bound:\n  " + string.Join("\n  ", problems));
-
-        var nic = interfaces[0];
-        var mac = PhysicalAddress.Parse(Api.GuestMac.Of(nic, vmi.Metadata.Uid ?? vmi.Metadata.Name ?? "").Replace(':', '-').ToUpperInvariant());
-        return new MasqueradePlan(nic.Name, mac, Offset(subnet, 1), Offset(subnet, 2), prefix);
+        return problems;
     }
 
     /// <summary>The guest's MAC as Kubernetes writes it (02:00:00:00:00:01).</summary>
