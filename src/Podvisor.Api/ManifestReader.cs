@@ -84,8 +84,9 @@ public static class ManifestReader
     {
         var (kind, typeInfo) = TypeOf<T>();
         if (documents.Count == 0) throw new ManifestException(source, ["the manifest is empty"]);
-        foreach (var document in documents) CheckApiVersion(document, source);
+        // Other kinds beside it (the claim a VM uses, a Secret) are kubectl's business, whatever their apiVersion.
         var matching = documents.Where(d => d.Kind == kind).ToList();
+        foreach (var document in matching) CheckApiVersion(document, source);
         if (matching.Count == 0)
             throw new ManifestException(source, [$"no {kind} in the manifest (found: {string.Join(", ", documents.Select(d => d.Kind ?? "a document without kind"))})"]);
         if (matching.Count > 1)

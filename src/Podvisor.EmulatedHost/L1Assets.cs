@@ -44,7 +44,7 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
         string cache = cacheDirectory ?? DefaultCacheDirectory;
         Directory.CreateDirectory(cache);
         // One builder at a time, across threads and processes (test classes and tools boot hosts in parallel).
-        await using var buildLock = await AcquireLockAsync(Path.Combine(cache, ".lock"), cancellationToken);
+        await using var buildLock = await FileLock.AcquireAsync(Path.Combine(cache, ".lock"), cancellationToken);
         string package = await FindKernelPackageAsync(cancellationToken);
         string version = package["linux-image-".Length..];
         string dir = Path.Combine(cache, version);
@@ -90,24 +90,12 @@ public sealed record L1Assets(string Kernel, string Initrd, string KernelVersion
         return new L1Assets(kernel, initrd, version);
     }
 
-    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(15);
-        while (true)
-        {
-            try
-            {
-                // FileShare.None takes an exclusive flock on Linux; it is released when the stream closes.
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200, cancellationToken);
-            }
-        }
-    }
+    /// <summary>Where the kernel's modules (and modules.dep) are.</summary>
+    public string ModulesDirectory => Path.Combine(Path.GetDirectoryName(Kernel)!, "kroot", "lib", "modules", KernelVersion);
 
-    internal static void WriteInitramfs(Stream output, string initScript, IReadOnlyList<string> modules, string modulesDir)
+    /// <summary>A busybox initramfs: <paramref name="initScript"/> as /init, the modules in /modules (load order in
+    /// /modules.list), and the mount points both our initramfs scripts use.</summary>
+    public static void WriteInitramfs(Stream output, string initScript, IReadOnlyList<string> modules, string modulesDir)
     {
         var cpio = new CpioArchive(output);
         foreach (string d in new[] { "bin", "proc", "sys", "dev", "modules", "etc", "tmp", "ctl", "ro", "rw", "newroot" })

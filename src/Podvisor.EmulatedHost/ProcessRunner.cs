@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Podvisor.EmulatedHost;
 
 /// <summary>Runs a helper program to completion and fails with its stderr when it fails.</summary>
-internal static class ProcessRunner
+public static class ProcessRunner
 {
     public static async Task<string> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null,
         CancellationToken cancellationToken = default)

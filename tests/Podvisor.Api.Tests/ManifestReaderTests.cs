@@ -34,6 +34,23 @@ public sealed class ManifestReaderTests
         Assert.Empty(ApiValidation.Validate(vm));
     }
 
+    [Fact]
+    public void TheCloudInitExampleIsAValidVmBesideItsClaim()
+    {
+        string path = Example("vm-cloud-init.yaml");
+        var documents = ManifestReader.ReadDocuments(File.ReadAllText(path), path);
+        Assert.Equal(["PersistentVolumeClaim", "VirtualMachine"], documents.Select(d => d.Kind));
+        var vm = ManifestReader.ReadSingle<VirtualMachine>(documents, path);
+        Assert.Equal("debian-cloud", vm.Metadata.Name);
+        var spec = vm.Spec.Template!.Spec!;
+        Assert.Equal(["root", "cloudinit"], spec.Domain!.Devices!.Disks!.Select(d => d.Name));
+        Assert.Equal("debian-cloud-root", spec.Volumes![0].PersistentVolumeClaim!.ClaimName);
+        var seed = spec.Volumes[1].CloudInitNoCloud!;
+        Assert.StartsWith("#cloud-config\n", seed.UserData);
+        Assert.Contains("dhcp4: true", seed.NetworkData);
+        Assert.Empty(ApiValidation.Validate(vm));
+    }
+
     /// <summary>KubeVirt's own example VM (vm-cirros style, kernel boot from a container), apiVersion changed only.</summary>
     [Fact]
     public void AKubeVirtManifestReadsAfterChangingOnlyApiVersion()

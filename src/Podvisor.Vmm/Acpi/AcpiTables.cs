@@ -13,10 +13,10 @@ public static class AcpiTables
     public const ulong RsdpAddress = 0xe_0000;
     private const ulong End = BootLayout.HighMemoryStart;
 
-    public static ulong Write(IGuestMemory memory, int cpus, AcpiPorts ports)
+    public static ulong Write(IGuestMemory memory, int cpus, AcpiPorts ports, IReadOnlyList<MmioDeviceWindow>? virtioDevices = null)
     {
         // Addresses first (each table's size is known before its contents), then contents.
-        byte[] dsdt = Dsdt.Build();
+        byte[] dsdt = Dsdt.Build(virtioDevices);
         byte[] madt = Madt.Build(cpus, MpTable.LocalApicAddress, MpTable.IoApicId(cpus), MpTable.IoApicAddress);
         ulong xsdtAddress = Align(RsdpAddress + Rsdp.Length);
         ulong xsdtLength = SystemDescriptionTable.HeaderSize + 2 * sizeof(ulong);

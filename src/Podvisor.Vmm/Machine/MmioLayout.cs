@@ -6,7 +6,9 @@ namespace Podvisor.Vmm.Machine;
 /// <summary>
 /// Where virtio-mmio devices go: 4 KiB windows from the start of the MMIO hole, each with an ISA IRQ the
 /// MP and ACPI tables already route to the IOAPIC (edge, active high — what irqfd's pulse needs). The guest
-/// learns them from <c>virtio_mmio.device=4K@base:irq</c> on its command line, as Firecracker does.
+/// learns them from the DSDT (<see cref="Acpi.Dsdt"/>), or, when its command line turns ACPI off, from
+/// <c>virtio_mmio.device=4K@base:irq</c> entries added to it — QEMU's microvm machine does the same: both at
+/// once would make a kernel that reads both claim each window twice.
 /// </summary>
 public static class MmioLayout
 {
@@ -20,4 +22,10 @@ public static class MmioLayout
     public static uint IrqOf(int slot) => FreeIrqs[slot];
 
     public static string CommandLineOf(int slot) => $"virtio_mmio.device=4K@0x{BaseOf(slot):x}:{IrqOf(slot)}";
+
+    public static Acpi.MmioDeviceWindow WindowOf(int slot) => new((uint)BaseOf(slot), (uint)VirtioMmioTransport.WindowSize, IrqOf(slot));
+
+    /// <summary>Whether the guest's command line turns ACPI off (the last <c>acpi=</c> wins, as in the kernel's parser).</summary>
+    public static bool AcpiOff(string commandLine) =>
+        commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(w => w.StartsWith("acpi=", StringComparison.Ordinal)) == "acpi=off";
 }

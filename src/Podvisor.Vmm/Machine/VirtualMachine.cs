@@ -188,7 +188,7 @@ public sealed class VirtualMachine : IDisposable
             };
             StartupTrace.Mark("kernel, initrd and boot parameters in guest RAM");
             MpTable.Write(ram, config.Cpus);
-            AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort));
+            AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort), [.. Enumerable.Range(0, machine._virtio.Count).Select(MmioLayout.WindowOf)]);
             machine.CreateVcpus();
             StartupTrace.Mark("MP/ACPI tables written, vCPUs created");
             return machine;
@@ -251,13 +251,14 @@ public sealed class VirtualMachine : IDisposable
             }
             if (Config.Rng) devices.Add((new VirtioRng(), "virtio-rng", null));
             var commandLine = new System.Text.StringBuilder(Config.CommandLine);
+            bool onCommandLine = MmioLayout.AcpiOff(Config.CommandLine);
             for (; hosted < devices.Count; hosted++)
             {
                 var (device, name, backend) = devices[hosted];
                 var host = new VirtioDeviceHost(_vm, _ram, device, hosted, name, e => Stop(StopReason.Error, e.Message), backend);
                 _virtio.Add(host);
                 _mmio.Register(MmioLayout.BaseOf(hosted), VirtioMmioTransport.WindowSize, host.Transport);
-                commandLine.Append(' ').Append(MmioLayout.CommandLineOf(hosted));
+                if (onCommandLine) commandLine.Append(' ').Append(MmioLayout.CommandLineOf(hosted));
             }
             CommandLine = commandLine.ToString();
         }
