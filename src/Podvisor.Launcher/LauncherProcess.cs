@@ -39,7 +39,17 @@ public static class LauncherProcess
         using var stdout = new LineBufferedSink(Console.OpenStandardOutput());
         Directory.CreateDirectory(Path.GetDirectoryName(options.Layout.ConsoleSocket)!);
         LauncherVm? launcherVm = null;
-        using var consoleSocket = new ConsoleSocketServer(options.Layout.ConsoleSocket, input => launcherVm?.CurrentSerialInput(input.Span));
+        ConsoleSocketServer consoleSocketServer;
+        try
+        {
+            consoleSocketServer = new ConsoleSocketServer(options.Layout.ConsoleSocket, input => launcherVm?.CurrentSerialInput(input.Span));
+        }
+        catch (IOException e)
+        {
+            Log($"error: {e.Message}");
+            return 2;
+        }
+        using var consoleSocket = consoleSocketServer;
         var consoleClients = new ConsoleFanout();
         launcherVm = new LauncherVm(name, config, b =>
         {

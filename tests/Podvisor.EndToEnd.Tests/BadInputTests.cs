@@ -2,6 +2,7 @@ using System.Text.Json;
 using k8s;
 using k8s.Models;
 using Podvisor.Api;
+using Podvisor.Testing;
 
 namespace Podvisor.EndToEnd.Tests;
 
@@ -70,4 +71,65 @@ public sealed class BadInputTests
         Assert.Empty(cluster.Nodes.Errors);
         Assert.True(Directory.Exists(claim));                        // the claim's storage is the user's: untouched
     }
+
+    [Fact]
+    public async Task AMissingClaimAndAnUnschedulableVmEachSayWhyAndTheOperatorCarriesOn()
+    {
+        const string ns = "e2e-pend";
+        await using var cluster = await LocalCluster.StartAsync(ns, claimFolder: claim => Path.Combine(Path.GetTempPath(), "absent", claim), Ct);
+        string manifest = Path.Combine(cluster.Storage, "vms.yaml");
+        File.WriteAllText(manifest, """
+            apiVersion: podvisor.io/v1alpha1
+            kind: VirtualMachine
+            metadata:
+              name: claimless
+            spec:
+              runStrategy: Always
+              template:
+                spec:
+                  domain:
+                    memory: {guest: 64Mi}
+                    firmware: {kernelBoot: {hostPath: {kernelPath: /var/lib/podvisor/guest/bzImage}}}
+                    devices: {disks: [{name: root}]}
+                  volumes:
+                  - name: root
+                    persistentVolumeClaim: {claimName: absent-disk}
+            ---
+            apiVersion: podvisor.io/v1alpha1
+            kind: VirtualMachine
+            metadata:
+              name: picky
+            spec:
+              runStrategy: Always
+              template:
+                spec:
+                  nodeSelector: {disktype: nvme}
+                  domain:
+                    memory: {guest: 64Mi}
+                    firmware: {kernelBoot: {hostPath: {kernelPath: /var/lib/podvisor/guest/bzImage}}}
+            """);
+        await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["apply", "-n", ns, "-f", manifest], Ct);
+
+        var claimless = (await cluster.Eventually(() => cluster.Vmi(ns, "claimless", Ct),
+            v => Condition(v, ConditionTypes.Synchronized)?.Reason == ConditionReasons.PvcNotFound, "claimless: Synchronized=False FailedPvcNotFound", Patience, Ct))!;
+        Assert.Equal(VmiPhases.Pending, claimless.Status!.Phase);
+        Assert.Equal($"PersistentVolumeClaim {ns}/absent-disk not found", Condition(claimless, ConditionTypes.Synchronized)!.Message);
+        var picky = (await cluster.Eventually(() => cluster.Vmi(ns, "picky", Ct),
+            v => Condition(v, ConditionTypes.PodScheduled)?.Reason == "Unschedulable", "picky: PodScheduled=False Unschedulable", Patience, Ct))!;
+        Assert.Equal(VmiPhases.Scheduling, picky.Status!.Phase);
+        Assert.Contains("didn't match Pod's node affinity/selector", Condition(picky, ConditionTypes.PodScheduled)!.Message);
+        // What a user sees first: kubectl's view of the VMs.
+        await cluster.Eventually(() => Kubectl.RunAsync(cluster.Server.KubeconfigPath,
+                ["get", "vm", "-n", ns, "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.printableStatus} {end}"], Ct),
+            o => o.Contains($"claimless={PrintableStatuses.ErrorPvcNotFound}", StringComparison.Ordinal) && o.Contains($"picky={PrintableStatuses.ErrorUnschedulable}", StringComparison.Ordinal),
+            "kubectl get vm showing ErrorPvcNotFound and ErrorUnschedulable", Patience, Ct);
+        var pods = (await cluster.Client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items;
+        Assert.Equal(["picky"], pods.Select(p => p.Metadata.Labels["podvisor.io/vmi"]));      // none for the claimless VM
+
+        Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));
+        Assert.False(cluster.Operator.HasExited);
+        Assert.Empty(cluster.Nodes.Errors);
+    }
+
+    private static Condition? Condition(VirtualMachineInstance? vmi, string type) => vmi?.Status?.Conditions?.FirstOrDefault(c => c.Type == type);
 }

@@ -51,7 +51,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     public static async Task<LocalCluster> StartAsync(string ns, Func<string, string>? claimFolder, CancellationToken cancellationToken)
     {
         var server = await KubeApiServer.StartAsync(cancellationToken);
-        var cluster = new LocalCluster(server, Directory.CreateTempSubdirectory($"podvisor-{ns}-").FullName);
+        // Short: a pod's console socket is STORAGE/pods/UID/var/run/podvisor/launcher/console.sock, and a Unix socket path
+        // takes at most 107 bytes.
+        var cluster = new LocalCluster(server, Directory.CreateTempSubdirectory($"pv-{ns}-").FullName);
         await server.ApplyCrdsAsync(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "crds"), "*.yaml").Select(File.ReadAllText), cancellationToken);
         await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: cancellationToken);
         cluster.Launchers = new LauncherPods(cluster.Client, Repository.BuiltAssembly("Podvisor.Launcher", "podvisor-launcher.dll", "linux-x64"), cluster.Storage,

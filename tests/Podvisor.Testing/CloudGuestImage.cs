@@ -55,7 +55,15 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
         if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
         Directory.CreateDirectory(work);
 
-        await BuildRootDiskAsync(work, guestInit, cloudCfg, cancellationToken);
+        try
+        {
+            await BuildRootDiskAsync(work, guestInit, cloudCfg, cancellationToken);
+        }
+        catch (EmulatedHostException e)
+        {
+            throw new InvalidOperationException($"building the cloud guest image ({dir}) failed — it is built where Debian's archive is reachable, " +
+                "so not inside the emulated KVM host: build it on the host first (the host tier's CloudGuestImageTests does): " + e.Message, e);
+        }
         await using (var file = File.Create(Path.Combine(work, "initrd.gz")))
         await using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
         {

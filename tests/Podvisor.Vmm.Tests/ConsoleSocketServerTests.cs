@@ -86,4 +86,12 @@ public sealed class ConsoleSocketServerTests : IDisposable
         Assert.Contains("exists and is not a socket", Assert.Throws<IOException>(() => new ConsoleSocketServer(file, _ => { })).Message);
         Assert.Equal("keep me", File.ReadAllText(file));
     }
+
+    [Fact]
+    public void APathLongerThanASocketTakesIsRefusedSayingSo()
+    {
+        string deep = Directory.CreateDirectory(Path.Combine(_dir, new string('d', 100))).FullName;
+        var e = Assert.Throws<IOException>(() => new ConsoleSocketServer(Path.Combine(deep, "console.sock"), _ => { }));
+        Assert.Contains($"a Unix socket path is at most {ConsoleSocketServer.MaxSocketPathBytes} bytes, this one is {deep.Length + 13}", e.Message);
+    }
 }

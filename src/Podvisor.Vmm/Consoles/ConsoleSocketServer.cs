@@ -22,12 +22,17 @@ public sealed class ConsoleSocketServer : IDisposable
     private List<byte> _pending = new(4096);
     private volatile bool _disposed;
 
+    public const int MaxSocketPathBytes = 107;
+
     /// <param name="path">Socket path; a stale socket left by a dead VMM is replaced, a live one is an error.</param>
     /// <param name="input">Receives client input (on a client's reader thread).</param>
     public ConsoleSocketServer(string path, Action<ReadOnlyMemory<byte>> input)
     {
         _path = Path.GetFullPath(path);
         _input = input;
+        // sun_path holds 108 bytes with the terminating NUL; the endpoint would throw an ArgumentOutOfRangeException.
+        if (System.Text.Encoding.UTF8.GetByteCount(_path) > MaxSocketPathBytes)
+            throw new IOException($"cannot serve the console on {_path}: a Unix socket path is at most {MaxSocketPathBytes} bytes, this one is {System.Text.Encoding.UTF8.GetByteCount(_path)}");
         RemoveStaleSocket(_path);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
