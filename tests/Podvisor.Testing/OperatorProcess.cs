@@ -8,11 +8,15 @@ public static class OperatorProcess
     public static string Dll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
 
     /// <summary>Starts a replica that leases in "default"; every line it writes (stdout and stderr) goes to <paramref name="onLine"/>.</summary>
-    public static Process Start(KubeApiServer server, string identity, Action<string>? onLine = null)
+    public static Process Start(KubeApiServer server, string identity, Action<string>? onLine = null) =>
+        Start(["--kubeconfig", server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity], environment: null, onLine);
+
+    /// <summary>Starts a replica with the given arguments and environment (a Deployment's container args and env).</summary>
+    public static Process Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment, Action<string>? onLine = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { Dll, "--kubeconfig", server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity })
-            psi.ArgumentList.Add(a);
+        foreach (string a in arguments.Prepend(Dll)) psi.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         var process = Process.Start(psi)!;
         // Both pipes are always drained: a full pipe would block the operator.
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) onLine?.Invoke(e.Data); };
