@@ -19,13 +19,14 @@ public sealed class CloudGuestImageTests
 
         string Debugfs(string request) => ProcessRunner.RunAsync("debugfs", ["-R", request, image.RootDisk], cancellationToken: Ct).GetAwaiter().GetResult();
         Assert.Contains("datasource_list: [ NoCloud, None ]", Debugfs("cat /etc/cloud/cloud.cfg.d/90-podvisor-test.cfg"));
-        Assert.Contains("cloud-init $stage", Debugfs("cat /usr/sbin/podvisor-guest-init"));
+        Assert.Contains("stage modules --mode=final", Debugfs("cat /usr/sbin/podvisor-guest-init"));
         Assert.Contains("Mode:  0755", Debugfs("stat /usr/sbin/podvisor-guest-init"));
         Assert.StartsWith("#!/usr/bin/python3", Debugfs("cat /usr/bin/cloud-init"));                      // a Python script…
         Assert.Matches(@"stages\.cpython-3\d+\.pyc", Debugfs("ls /usr/lib/python3/dist-packages/cloudinit/__pycache__"));   // …compiled here
         Assert.Contains("root:*:0:0:root:/root", Debugfs("cat /etc/passwd"));
+        Assert.StartsWith("LABEL=cloudroot / ext4", Debugfs("cat /etc/fstab"));
         bool Exists(string path) => Debugfs($"stat {path}").Contains("Inode:", StringComparison.Ordinal);
-        foreach (string tool in new[] { "blkid", "mount", "ifup", "dhclient", "ip", "ping", "setsid" })      // what cloud-init and our init call
+        foreach (string tool in new[] { "blkid", "mount", "ifup", "dhclient", "ip", "ping", "setsid", "awk" })      // what cloud-init and our init call
             Assert.True(Exists($"/usr/sbin/{tool}") || Exists($"/usr/bin/{tool}"), $"{tool} is not on the root disk");
 
         string listing = await ProcessRunner.RunAsync("sh", ["-c", "gzip -dc \"$1\" | cpio -t 2>/dev/null", "sh", image.Initrd], cancellationToken: Ct);

@@ -46,13 +46,16 @@ public sealed class CloudInitVmTests
             "cloud-init's four stages run in the guest", Patience, Ct);
         string console = launchers.Console(ns, Vm);
 
-        // Every stage found the seed and ran without an error…
+        // Every stage found the seed and ran without an error (nothing in the seed it found invalid)…
+        void OnConsole(string text) => Assert.True(console.Contains(text, StringComparison.Ordinal), $"not on the guest's console: {text}\n{console}");
         foreach (string stage in new[] { "init --local", "init", "modules --mode=config", "modules --mode=final" })
-            Assert.Matches($@"podvisor-guest: cloud-init {stage} exit=0 at", console);
-        Assert.Contains("Datasource DataSourceNoCloud [seed=/dev/vdb]", console);
-        // …the user-data's runcmd ran, on the host name meta-data gave, with the address the network configuration
-        // told cloud-init to take by DHCP — from the launcher, whose end is the route out.
-        Assert.Contains($"cloud-init runcmd ran on {Vm} with 10.0.2.2/24 via 10.0.2.1", console);
+            OnConsole($"podvisor-guest: cloud-init {stage} exit=0 at");
+        OnConsole("Datasource DataSourceNoCloud [seed=/dev/vdb]");
+        Assert.DoesNotContain("Invalid cloud-config", console);
+        // …the network configuration made ifup take the launcher's DHCP lease, and the user-data's runcmd ran on the
+        // host name meta-data gave, with that address and the launcher's end as the route out.
+        OnConsole("podvisor-guest: ifup -a exit=0");
+        OnConsole($"cloud-init runcmd ran on {Vm} with 10.0.2.2/24 via 10.0.2.1");
         var pod = Assert.Single((await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items);
         string podFolder = launchers.PodFolder(pod), podNetwork = launchers.NetworkNamespaceOf(pod);
         var nic = Assert.Single(vmi!.Status!.Interfaces ?? []);

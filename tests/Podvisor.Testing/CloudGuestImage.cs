@@ -22,17 +22,20 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
     /// <summary>What the guest prints on its console once cloud-init's last stage has run.</summary>
     public const string CloudInitDoneMarker = "podvisor-guest: cloud-init done";
 
-    /// <summary>cloud-init and the base system a Debian image has (Essential packages are not pulled in by
-    /// dependencies), plus ifupdown and a DHCP client for cloud-init's network configuration, and ping.</summary>
+    /// <summary>cloud-init and the base system a Debian image has (Essential and required packages are not pulled in
+    /// by dependencies), plus ifupdown and a DHCP client for cloud-init's network configuration, and ping.</summary>
     private static readonly string[] Packages =
     [
         "cloud-init", "base-files", "base-passwd", "bash", "coreutils", "dash", "findutils", "grep", "gzip", "hostname",
-        "mount", "sed", "util-linux", "ifupdown", "isc-dhcp-client", "iproute2", "iputils-ping", "procps",
+        "mawk", "mount", "sed", "util-linux", "ifupdown", "isc-dhcp-client", "iproute2", "iputils-ping", "procps",
     ];
 
     private static readonly string[] Modules = ["crc32c_generic", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "ext4", "isofs"];
 
     private const long RootDiskBytes = 640L << 20;
+
+    /// <summary>Part of the cache key with the packages and scripts: raise it when the way the image is built changes.</summary>
+    private const int BuildRecipe = 3;
 
     public static string DefaultCacheDirectory => Path.Combine(Path.GetDirectoryName(L1Assets.DefaultCacheDirectory)!, "cloud-guest");
 
@@ -43,7 +46,7 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
         var modules = new KernelModules(File.ReadLines(Path.Combine(modulesDir, "modules.dep"))).LoadOrder(Modules);
         string initramfsInit = Resource("initramfs-init.sh"), guestInit = Resource("guest-init.sh"), cloudCfg = Resource("cloud.cfg");
         string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\0',
-            [l1.KernelVersion, .. Packages, .. modules, initramfsInit, guestInit, cloudCfg, RootDiskBytes.ToString()]))))[..12].ToLowerInvariant();
+            [BuildRecipe.ToString(), l1.KernelVersion, .. Packages, .. modules, initramfsInit, guestInit, cloudCfg, RootDiskBytes.ToString()]))))[..12].ToLowerInvariant();
         string dir = Path.Combine(DefaultCacheDirectory, key);
         var image = new CloudGuestImage(l1.Kernel, Path.Combine(dir, "initrd.gz"), Path.Combine(dir, "root.img"));
         if (File.Exists(image.RootDisk) && File.Exists(image.Initrd)) return image;
@@ -72,6 +75,9 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
         Directory.Delete(Path.Combine(work, "root"), recursive: true);
         Directory.Delete(Path.Combine(work, "debs"), recursive: true);
         Directory.Move(work, dir);
+        // Images of other recipes are stale (each is a few hundred MiB): only this one stays.
+        foreach (string stale in Directory.GetDirectories(DefaultCacheDirectory).Where(d => d != dir))
+            Directory.Delete(stale, recursive: true);
         return image;
     }
 
@@ -96,9 +102,11 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
             await ProcessRunner.RunAsync("sh", ["-c", "dpkg-deb --fsys-tarfile \"$1\" | tar -x --keep-directory-symlink -C \"$2\"", "sh", deb, root],
                 cancellationToken: cancellationToken);
 
-        // What maintainer scripts would have done, as far as booting needs: accounts, machine id, our init.
+        // What the installer and maintainer scripts would have done, as far as booting needs: accounts, fstab, our init.
         File.Copy(Path.Combine(root, "usr/share/base-passwd/passwd.master"), Path.Combine(root, "etc/passwd"), overwrite: true);
         File.Copy(Path.Combine(root, "usr/share/base-passwd/group.master"), Path.Combine(root, "etc/group"), overwrite: true);
+        File.CreateSymbolicLink(Path.Combine(root, "usr/bin/awk"), "mawk");                                        // mawk's update-alternatives
+        File.WriteAllText(Path.Combine(root, "etc/fstab"), "LABEL=cloudroot / ext4 rw,errors=remount-ro 0 1\n");     // dhclient-script reads it
         File.WriteAllText(Path.Combine(root, "etc/hostname"), "localhost\n");
         File.WriteAllText(Path.Combine(root, "etc/hosts"), "127.0.0.1 localhost\n");
         File.WriteAllText(Path.Combine(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/*\nauto lo\niface lo inet loopback\n");

@@ -9,12 +9,24 @@ ip link set lo up
 uptime() { cut -d' ' -f1 /proc/uptime; }
 echo "podvisor-guest: root up at $(uptime) s"
 # The power button powers off cleanly, as systemd-logind makes it do on a full Debian.
-(while read -r presses _ < /sys/firmware/acpi/interrupts/ff_pwr_btn && [ "$presses" = 0 ]; do sleep 1; done
- echo "podvisor-guest: power button: powering off"; sync; mount -o remount,ro /; echo o > /proc/sysrq-trigger) &
-for stage in "init --local" "init" "modules --mode=config" "modules --mode=final"; do
-  cloud-init $stage
-  echo "podvisor-guest: cloud-init $stage exit=$? at $(uptime) s"
-done
+button=/sys/firmware/acpi/interrupts/ff_pwr_btn
+if [ -r $button ]; then
+  (while read -r presses _ < $button && [ "$presses" = 0 ]; do sleep 1; done
+   echo "podvisor-guest: power button: powering off"; sync; mount -o remount,ro /; echo o > /proc/sysrq-trigger) &
+fi
+stage() {
+  cloud-init "$@"
+  echo "podvisor-guest: cloud-init $* exit=$? at $(uptime) s"
+}
+stage init --local
+# networking.service's part, between cloud-init-local and cloud-init: bring up what cloud-init-local wrote to
+# /etc/network/interfaces.d from the seed's network configuration.
+mkdir -p /run/network
+ifup -a --read-environment
+echo "podvisor-guest: ifup -a exit=$? at $(uptime) s"
+stage init
+stage modules --mode=config
+stage modules --mode=final
 echo "podvisor-guest: cloud-init done"
 # The shell's exit would end PID 1 (a kernel panic); start another.
 while true; do
