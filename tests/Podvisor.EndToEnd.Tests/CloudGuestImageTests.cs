@@ -33,7 +33,7 @@ public sealed class CloudGuestImageTests
         var names = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains("init", names);
         Assert.Contains("bin/busybox", names);
-        foreach (string module in new[] { "virtio_mmio.ko", "virtio_blk.ko", "virtio_net.ko", "ext4.ko", "isofs.ko", "jbd2.ko" })
+        foreach (string module in new[] { "virtio_mmio.ko", "virtio_blk.ko", "virtio_net.ko", "ext4.ko", "isofs.ko", "jbd2.ko", "button.ko" })
             Assert.Contains($"modules/{module}", names);
     }
 }

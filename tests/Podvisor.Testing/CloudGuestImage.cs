@@ -30,7 +30,10 @@ public sealed record CloudGuestImage(string Kernel, string Initrd, string RootDi
         "mawk", "mount", "sed", "util-linux", "ifupdown", "isc-dhcp-client", "iproute2", "iputils-ping", "procps",
     ];
 
-    private static readonly string[] Modules = ["crc32c_generic", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "ext4", "isofs"];
+    /// <summary>What udev would load on a full Debian: the virtio drivers, the root's and the seed's filesystems, and the
+    /// ACPI button driver (without it the kernel leaves the power button's event disabled, and the launcher's shutdown
+    /// request goes unheard).</summary>
+    private static readonly string[] Modules = ["crc32c_generic", "virtio_mmio", "virtio_blk", "virtio_net", "virtio_rng", "ext4", "isofs", "button"];
 
     private const long RootDiskBytes = 640L << 20;
 
