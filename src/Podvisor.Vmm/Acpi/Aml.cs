@@ -10,7 +10,7 @@ namespace Podvisor.Vmm.Acpi;
 public static class Aml
 {
     private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0a, WordPrefix = 0x0b, DWordPrefix = 0x0c,
-        StringPrefix = 0x0d, ScopeOp = 0x10, BufferOp = 0x11, ExtOpPrefix = 0x5b, DeviceOp = 0x82, RootChar = 0x5c;
+        StringPrefix = 0x0d, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, ExtOpPrefix = 0x5b, DeviceOp = 0x82, RootChar = 0x5c;
 
     /// <summary><c>Scope (\NAME) { terms }</c>: NAME is a four-character segment under the root.</summary>
     public static byte[] Scope(string rootName, params byte[][] terms) =>
@@ -34,6 +34,10 @@ public static class Aml
         <= ushort.MaxValue => [WordPrefix, (byte)value, (byte)(value >> 8)],
         _ => [DWordPrefix, .. LittleEndian(value)],
     };
+
+    /// <summary><c>Package () { elements }</c>: each element an encoded data object.</summary>
+    public static byte[] Package(params byte[][] elements) =>
+        [PackageOp, .. PackageLength([(byte)elements.Length, .. elements.SelectMany(e => e)])];
 
     /// <summary><c>ResourceTemplate () { descriptors }</c>: a buffer of resource descriptors closed by an end tag.</summary>
     public static byte[] ResourceTemplate(params byte[][] descriptors)

@@ -14,15 +14,11 @@ public static class Dsdt
     /// <summary>The ACPI id Linux's virtio_mmio driver matches.</summary>
     public const string VirtioMmioHardwareId = "LNRO0005";
 
-    private const byte NameOp = 0x08, PackageOp = 0x12, BytePrefix = 0x0a, ZeroOp = 0x00;
-
     public static byte[] Build(IReadOnlyList<MmioDeviceWindow>? virtioDevices = null)
     {
-        // Name (_S5_, Package (0x04) { 5, 0, 0, 0 }): SLP_TYPa, SLP_TYPb and two reserved elements.
-        byte[] elements = [BytePrefix, S5SleepType, ZeroOp, ZeroOp, ZeroOp];
-        byte packageLength = (byte)(1 + 1 + elements.Length);  // PkgLength counts itself and NumElements
         var t = new SystemDescriptionTable("DSDT", revision: 2);
-        t.AppendByte(NameOp).Append("_S5_"u8).AppendByte(PackageOp).AppendByte(packageLength).AppendByte(4).Append(elements);
+        // Name (_S5_, Package (0x04) { 5, 0, 0, 0 }): SLP_TYPa, SLP_TYPb and two reserved elements.
+        t.Append(Aml.Name("_S5_", Aml.Package(Aml.Integer(S5SleepType), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0))));
         if (virtioDevices is { Count: > 0 })
             t.Append(Aml.Scope("_SB_", [.. virtioDevices.Select((d, i) => VirtioMmioDevice(i, d))]));
         return t.Build();

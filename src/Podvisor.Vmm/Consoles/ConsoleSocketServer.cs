@@ -31,8 +31,8 @@ public sealed class ConsoleSocketServer : IDisposable
         _path = Path.GetFullPath(path);
         _input = input;
         // sun_path holds 108 bytes with the terminating NUL; the endpoint would throw an ArgumentOutOfRangeException.
-        if (System.Text.Encoding.UTF8.GetByteCount(_path) > MaxSocketPathBytes)
-            throw new IOException($"cannot serve the console on {_path}: a Unix socket path is at most {MaxSocketPathBytes} bytes, this one is {System.Text.Encoding.UTF8.GetByteCount(_path)}");
+        if (System.Text.Encoding.UTF8.GetByteCount(_path) is var bytes and > MaxSocketPathBytes)
+            throw new IOException($"cannot serve the console on {_path}: a Unix socket path is at most {MaxSocketPathBytes} bytes, this one is {bytes}");
         RemoveStaleSocket(_path);
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
