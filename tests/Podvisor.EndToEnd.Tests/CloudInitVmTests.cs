@@ -72,7 +72,7 @@ public sealed class CloudInitVmTests
         Assert.False(Directory.Exists(podFolder));                                      // the seed disk went with the pod
         Assert.True(File.Exists(Path.Combine(claim, "disk.img")));                      // the claim's disk is the user's
         Assert.Empty(cluster.Nodes.Errors);
-        Assert.DoesNotContain(podNetwork, await Podvisor.EmulatedHost.ProcessRunner.RunAsync("ip", ["netns", "list"], cancellationToken: Ct));
+        Assert.DoesNotContain(podNetwork, await LocalCluster.NetworkNamespacesAsync(Ct));
         Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));
     }
 }

@@ -105,6 +105,10 @@ internal sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The machine's named network namespaces (<c>ip netns list</c>): each launcher pod has one while it runs.</summary>
+    public static Task<string> NetworkNamespacesAsync(CancellationToken cancellationToken) =>
+        Podvisor.EmulatedHost.ProcessRunner.RunAsync("ip", ["netns", "list"], cancellationToken: cancellationToken);
+
     /// <summary>Reads until <paramref name="condition"/> holds; fails with the diagnostics after <paramref name="patience"/>.</summary>
     public async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> condition, string what, TimeSpan patience, CancellationToken cancellationToken)
     {

@@ -73,7 +73,7 @@ public sealed class VmLifecycleTests
         Assert.Contains("E2E-GUEST-UP disk=16384 sectors", launchers.Console(ns, Vm));       // the 8 MiB emptyDisk
         var pod = Assert.Single((await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items);
         string podFolder = launchers.PodFolder(pod), podNetwork = launchers.NetworkNamespaceOf(pod);
-        Assert.Contains(podNetwork, NetworkNamespaces());
+        Assert.Contains(podNetwork, await LocalCluster.NetworkNamespacesAsync(Ct));
         Assert.True(File.Exists(Path.Combine(podFolder, "var/run/podvisor/volumes/scratch/disk.img")));
 
         // The pod network: the VMI reports the guest at the pod IP with its MAC; the guest took its lease by DHCP.
@@ -123,7 +123,7 @@ public sealed class VmLifecycleTests
         Assert.Equal(0, launchers.Running);
         Assert.False(Directory.Exists(podFolder));                                              // its emptyDisk with it
         Assert.Empty(cluster.Nodes.Errors);
-        Assert.DoesNotContain(podNetwork, NetworkNamespaces());                                 // its network (and TAP) too
+        Assert.DoesNotContain(podNetwork, await LocalCluster.NetworkNamespacesAsync(Ct));                                 // its network (and TAP) too
         Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));           // restarts, never a crash
     }
 
@@ -166,13 +166,5 @@ public sealed class VmLifecycleTests
         {
             if (!cli.HasExited) cli.Kill();
         }
-    }
-
-    private static string NetworkNamespaces()
-    {
-        using var ip = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip", ["netns", "list"]) { RedirectStandardOutput = true })!;
-        string list = ip.StandardOutput.ReadToEnd();
-        ip.WaitForExit();
-        return list;
     }
 }
