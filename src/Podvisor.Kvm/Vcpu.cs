@@ -179,6 +179,25 @@ public sealed unsafe class Vcpu : IDisposable
         return entries;
     }
 
+    /// <summary>
+    /// The subset of <paramref name="candidates"/> KVM_GET_MSRS can read on this vCPU (KVM's index list names
+    /// MSRs of features the guest's CPUID may not have; reading those fails).
+    /// </summary>
+    public uint[] ReadableMsrs(ReadOnlySpan<uint> candidates)
+    {
+        var readable = new List<uint>(candidates.Length);
+        var rest = candidates.ToArray().AsSpan();
+        while (rest.Length > 0)
+        {
+            var entries = new KvmMsrEntry[rest.Length];
+            for (int i = 0; i < rest.Length; i++) entries[i] = new KvmMsrEntry(rest[i]);
+            int done = MsrIoctl(KvmIoctls.GetMsrs, entries);
+            for (int i = 0; i < done; i++) readable.Add(rest[i]);
+            rest = rest[Math.Min(rest.Length, done + 1)..];   // skip the one refused
+        }
+        return [.. readable];
+    }
+
     /// <summary>KVM_SET_MSRS. Throws naming the first MSR the kernel refused.</summary>
     public void SetMsrs(params ReadOnlySpan<KvmMsrEntry> entries)
     {

@@ -13,4 +13,6 @@ public enum StopReason
     Error,
     /// <summary>The host asked the VM to stop.</summary>
     HostRequest,
+    /// <summary>The VM was live-migrated: it runs on the target now.</summary>
+    Migrated,
 }

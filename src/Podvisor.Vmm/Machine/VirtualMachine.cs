@@ -22,7 +22,7 @@ namespace Podvisor.Vmm.Machine;
 /// clock, MP and ACPI tables with hardware-reduced power management (poweroff, reset), and one dedicated
 /// OS thread per vCPU. Lifecycle: Created → Running ⇄ Paused → Stopped; <see cref="Stopped"/> says why.
 /// </summary>
-public sealed class VirtualMachine : IDisposable
+public sealed partial class VirtualMachine : IDisposable
 {
     public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70, BootTimerPort = 0x440, AcpiPmPort = 0x600;
     public const uint Com1Irq = 4;
@@ -42,17 +42,23 @@ public sealed class VirtualMachine : IDisposable
     private CountdownEvent? _parked;
     private VmState _state = VmState.Created;
     private readonly AcpiPowerManagement _acpi;
+    private readonly I8042 _i8042;
+    private readonly CmosRtc _cmos = new();
+    private readonly VcpuThrottle _throttle;
+    private uint[]? _migratableMsrs;
 
     private VirtualMachine(MachineConfig config, Kvm.Kvm kvm, Vm vm, GuestRam ram, Action<byte> consoleOutput)
     {
         Config = config;
+        _throttle = new VcpuThrottle(() => _vcpus);
         _kvm = kvm;
         _vm = vm;
         _ram = ram;
         Serial = new Uart8250(consoleOutput, new KvmIrqLine(vm, Com1Irq));
         _portIo.Register(Com1Port, 8, Serial);
-        _portIo.Register(I8042Port, 5, new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042")));
-        _portIo.Register(CmosPort, 2, new CmosRtc());
+        _i8042 = new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042"));
+        _portIo.Register(I8042Port, 5, _i8042);
+        _portIo.Register(CmosPort, 2, _cmos);
         _portIo.Register(BootTimerPort, 1, BootTimer);
         _acpi = new AcpiPowerManagement(
             () => Stop(StopReason.GuestPowerOff, "the guest powered off (ACPI S5)"),
@@ -138,6 +144,21 @@ public sealed class VirtualMachine : IDisposable
         kernel ??= KernelImage.Load(config.KernelPath);
         byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
         StartupTrace.Mark("kernel and initrd read");
+        return Build(config, consoleOutput, kvmDevice, (kernel, initrd));
+    }
+
+    /// <summary>
+    /// Builds the VM a live migration arrives in: the same devices and vCPUs as <see cref="Create"/>, nothing
+    /// loaded (guest RAM, registers and device state come from the source, see <see cref="RestoreState"/>).
+    /// </summary>
+    public static VirtualMachine CreateIncoming(MachineConfig config, Action<byte> consoleOutput, string kvmDevice = "/dev/kvm")
+    {
+        config.Validate();
+        return Build(config, consoleOutput, kvmDevice, boot: null);
+    }
+
+    private static VirtualMachine Build(MachineConfig config, Action<byte> consoleOutput, string kvmDevice, (KernelImage Kernel, byte[] Initrd)? boot)
+    {
         // Disks open before KVM is touched: a disk that cannot be used fails the VM with nothing created.
         var disks = new List<DiskImage>();
         try
@@ -179,16 +200,19 @@ public sealed class VirtualMachine : IDisposable
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
             StartupTrace.Mark("guest RAM mapped");
             machine.AddVirtioDevices(disks);
-            string commandLine = machine.CommandLine;
-            machine.Boot = kernel switch
+            if (boot is var (kernel, initrd))
             {
-                BzImage bzImage => LinuxLoader.Load(ram, bzImage, initrd, commandLine),
-                PvhElfKernel elf => PvhLoader.Load(ram, elf, initrd, commandLine),
-                _ => throw new BootException($"{kernel.Path}: unsupported kernel format"),
-            };
-            StartupTrace.Mark("kernel, initrd and boot parameters in guest RAM");
-            MpTable.Write(ram, config.Cpus);
-            AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort), [.. Enumerable.Range(0, machine._virtio.Count).Select(MmioLayout.WindowOf)]);
+                string commandLine = machine.CommandLine;
+                machine.Boot = kernel switch
+                {
+                    BzImage bzImage => LinuxLoader.Load(ram, bzImage, initrd, commandLine),
+                    PvhElfKernel elf => PvhLoader.Load(ram, elf, initrd, commandLine),
+                    _ => throw new BootException($"{kernel.Path}: unsupported kernel format"),
+                };
+                StartupTrace.Mark("kernel, initrd and boot parameters in guest RAM");
+                MpTable.Write(ram, config.Cpus);
+                AcpiTables.Write(ram, config.Cpus, AcpiPorts.From(AcpiPmPort), [.. Enumerable.Range(0, machine._virtio.Count).Select(MmioLayout.WindowOf)]);
+            }
             machine.CreateVcpus();
             StartupTrace.Mark("MP/ACPI tables written, vCPUs created");
             return machine;
@@ -297,6 +321,8 @@ public sealed class VirtualMachine : IDisposable
             _vcpus.Add(vcpu);
             vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus, withoutXsave: HostCpu.IsQemuTcg));
             vcpu.SetMsrs(MsrDefaults.Boot());
+            // Which MSRs a migration saves: found once here, not during the downtime.
+            _migratableMsrs ??= vcpu.ReadableMsrs(_kvm.GetMsrIndexList());
             var lapic = vcpu.GetLapic();
             lapic.SetRegister(0x350, 0x700);      // LVT LINT0: ExtINT (the PIC's output)
             lapic.SetRegister(0x360, 0x400);      // LVT LINT1: NMI
@@ -304,10 +330,10 @@ public sealed class VirtualMachine : IDisposable
             var fpu = vcpu.GetFpu();
             fpu.Fcw = 0x37f;
             vcpu.SetFpu(fpu);
-            if (id == 0)
+            if (id == 0 && Boot is not null)
             {
                 var sregs = vcpu.GetSregs();
-                if (Boot!.Protocol == BootProtocol.Pvh)
+                if (Boot.Protocol == BootProtocol.Pvh)
                 {
                     ProtectedMode32.ApplyTo(ref sregs);
                     vcpu.SetSregs(sregs);
@@ -350,6 +376,7 @@ public sealed class VirtualMachine : IDisposable
             parked = _parked = new CountdownEvent(_vcpus.Count);
         }
         foreach (var vcpu in _vcpus) vcpu.Kick();
+        _throttle.WakeAll();
         parked.Wait();
         // Then the devices: with nothing running, their state stands still (what a migration saves).
         foreach (var device in _virtio) device.Pause();
@@ -385,6 +412,7 @@ public sealed class VirtualMachine : IDisposable
             _resumeGate.Set();
         }
         foreach (var vcpu in _vcpus) vcpu.Kick();
+        _throttle.WakeAll();
         _stopped.TrySetResult(new VmStopped(reason, detail));
     }
 
@@ -410,6 +438,10 @@ public sealed class VirtualMachine : IDisposable
                 if (state == VmState.Stopped) return;
                 if (state == VmState.Paused)
                 {
+                    // An exit just handled (port or MMIO input) is completed by the kernel on the next KVM_RUN:
+                    // enter once with immediate_exit so the registers a migration saves include it.
+                    vcpu.ImmediateExit = true;
+                    vcpu.Run();
                     parked?.Signal();
                     _resumeGate.Wait();
                     continue;
@@ -445,7 +477,11 @@ public sealed class VirtualMachine : IDisposable
                 if (mmio.IsWrite) _mmio.Write(mmio.Address, mmio.Data);
                 else _mmio.Read(mmio.Address, mmio.Data);
                 return true;
-            case VcpuExitReason.Intr or VcpuExitReason.Hlt or VcpuExitReason.IrqWindowOpen:
+            case VcpuExitReason.Intr:
+                Exits.Count(exit.Reason);
+                _throttle.OnKicked(vcpu, () => State == VmState.Running);
+                return true;
+            case VcpuExitReason.Hlt or VcpuExitReason.IrqWindowOpen:
                 Exits.Count(exit.Reason);
                 return true;
             case VcpuExitReason.Shutdown:
@@ -469,6 +505,7 @@ public sealed class VirtualMachine : IDisposable
     public void Dispose()
     {
         Stop(StopReason.HostRequest, "the VM was disposed");
+        _throttle.Dispose();
         foreach (var thread in _threads) thread.Join();
         foreach (var device in _virtio) device.Dispose();
         foreach (var vcpu in _vcpus) vcpu.Dispose();

@@ -49,7 +49,7 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     public HostMemory Host => _host;
 
     /// <summary>Pages the VMM wrote through <see cref="GetSpan"/> since the last <see cref="TakeVmmDirty"/>.</summary>
-    public DirtyBitmap VmmDirty { get; private set; }
+    public DirtyBitmap VmmDirty { get; }
 
     public ReadOnlySpan<byte> GetReadOnlySpan(GuestAddress address, int length) =>
         _host.GetSpan(HostOffset(address, length), length);
@@ -124,11 +124,18 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         throw new GuestMemoryException(address, (ulong)Math.Max(length, 0), End);
     }
 
-    /// <summary>Returns the VMM-dirty bitmap and starts a fresh one.</summary>
+    /// <summary>
+    /// The pages the VMM wrote since the last call, clearing them. Word by word with an atomic exchange: a
+    /// device thread marking a page meanwhile lands either in what is returned or in the next call, never lost.
+    /// </summary>
     public DirtyBitmap TakeVmmDirty()
     {
-        var taken = VmmDirty;
-        VmmDirty = new DirtyBitmap(taken.PageCount);
+        var taken = new DirtyBitmap(VmmDirty.PageCount);
+        var words = VmmDirty.Words;
+        for (int i = 0; i < words.Length; i++)
+        {
+            if (Volatile.Read(ref words[i]) != 0) taken.Words[i] = Interlocked.Exchange(ref words[i], 0);
+        }
         return taken;
     }
 

@@ -37,6 +37,22 @@ public sealed class AcpiPowerManagement(Action onPowerOff, Action onReset, Actio
         get { lock (_lock) return (_enable & PowerButton) != 0; }
     }
 
+    /// <summary>PM1 status, enable and control, for live migration.</summary>
+    public AcpiPmState SaveState()
+    {
+        lock (_lock) return new AcpiPmState(_status, _enable, _control);
+    }
+
+    /// <summary>Puts saved registers into this (fresh) device; the SCI follows them (a pending press is raised again).</summary>
+    public void RestoreState(AcpiPmState state)
+    {
+        lock (_lock)
+        {
+            (_status, _enable, _control) = (state.Status, state.Enable, state.Control);
+            UpdateSci();
+        }
+    }
+
     // Under the lock, so level changes reach the line in the order the registers changed.
     private void UpdateSci()
     {

@@ -30,6 +30,22 @@ public sealed class CmosRtc(Func<DateTimeOffset>? clock = null) : IPortIoDevice
         }
     }
 
+    /// <summary>The index register and CMOS RAM (the time is the host's, on either side of a migration).</summary>
+    public CmosState SaveState()
+    {
+        lock (_lock) return new CmosState(_index, [.. _ram]);
+    }
+
+    public void RestoreState(CmosState state)
+    {
+        if (state.Ram.Length != _ram.Length) throw new ArgumentException($"CMOS RAM of {state.Ram.Length} bytes saved; this one has {_ram.Length}");
+        lock (_lock)
+        {
+            _index = state.Index;
+            state.Ram.CopyTo(_ram, 0);
+        }
+    }
+
     private static byte Bcd(int value) => (byte)((value / 10 << 4) | (value % 10));
 
     private byte Register(byte index)

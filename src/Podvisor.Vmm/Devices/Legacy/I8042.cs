@@ -20,6 +20,17 @@ public sealed class I8042(Action onReset) : IPortIoDevice
 
     public int ResetRequests { get; private set; }
 
+    /// <summary>The controller's registers, for live migration.</summary>
+    public I8042State SaveState()
+    {
+        lock (_lock) return new I8042State(_status, _ctr, _outputPort, _pendingCommand, _output);
+    }
+
+    public void RestoreState(I8042State state)
+    {
+        lock (_lock) (_status, _ctr, _outputPort, _pendingCommand, _output) = (state.Status, state.Ctr, state.OutputPort, state.PendingCommand, state.Output);
+    }
+
     public void Read(ushort offset, Span<byte> data)
     {
         if (data.Length != 1) { data.Fill(0xff); return; }

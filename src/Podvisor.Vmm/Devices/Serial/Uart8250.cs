@@ -63,6 +63,27 @@ public sealed class Uart8250 : IPortIoDevice
         if (interrupt) _interrupt.Trigger();
     }
 
+    /// <summary>The registers and unread input, for live migration (take it with the VM paused).</summary>
+    public UartState SaveState()
+    {
+        lock (_lock) return new UartState(_ier, _lcr, _mcr, _scr, _dll, _dlm, _fcr, _thrEmptyPending, [.. _input]);
+    }
+
+    /// <summary>Puts saved registers and unread input into this UART; a pending interrupt is raised again.</summary>
+    public void RestoreState(UartState state)
+    {
+        bool interrupt;
+        lock (_lock)
+        {
+            (_ier, _lcr, _mcr, _scr, _dll, _dlm, _fcr, _thrEmptyPending) =
+                (state.Ier, state.Lcr, state.Mcr, state.Scr, state.Dll, state.Dlm, state.Fcr, state.ThrEmptyPending);
+            _input.Clear();
+            foreach (byte b in state.Input) _input.Enqueue(b);
+            interrupt = ((_ier & IerRda) != 0 && !_input.IsEmpty) || ((_ier & IerThre) != 0 && _thrEmptyPending);
+        }
+        if (interrupt) _interrupt.Trigger();
+    }
+
     private bool Dlab => (_lcr & LcrDlab) != 0;
 
     private byte ReadRegister(ushort offset)

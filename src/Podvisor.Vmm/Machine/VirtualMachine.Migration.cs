@@ -1,0 +1,130 @@
+using Podvisor.Kvm;
+using Podvisor.Kvm.Abi;
+using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Migration;
+
+namespace Podvisor.Vmm.Machine;
+
+// What live migration needs of a VM: dirty-page tracking, vCPU throttling, and the whole machine state
+// saved on the source and restored into a VM made with CreateIncoming on the target.
+public sealed partial class VirtualMachine
+{
+    /// <summary>Turns on KVM's dirty log for guest RAM and forgets what was written before (the full pass sends it).</summary>
+    public void StartDirtyLogging()
+    {
+        SetDirtyLogging(true);
+        TakeDirtyPages();
+    }
+
+    public void StopDirtyLogging() => SetDirtyLogging(false);
+
+    private void SetDirtyLogging(bool on)
+    {
+        foreach (var slot in _vm.MemorySlots)
+        {
+            var flags = on ? slot.Flags | MemorySlotFlags.LogDirtyPages : slot.Flags & ~MemorySlotFlags.LogDirtyPages;
+            if (flags != slot.Flags) _vm.SetMemorySlot(slot with { Flags = flags });
+        }
+    }
+
+    /// <summary>
+    /// Pages written since the last call — by the guest (KVM's dirty log) or by the VMM (loader, devices) —
+    /// numbered as pages of <see cref="GuestRam.Host"/>; the logs start afresh.
+    /// </summary>
+    public DirtyBitmap TakeDirtyPages()
+    {
+        var dirty = _ram.TakeVmmDirty();
+        foreach (var slot in _vm.MemorySlots)
+        {
+            if ((slot.Flags & MemorySlotFlags.LogDirtyPages) == 0) continue;
+            var log = _vm.GetDirtyLog(slot.Slot);
+            ulong first = slot.MemoryOffset / GuestRam.PageSize;
+            for (int w = 0; w < log.Words.Length; w++)
+            {
+                ulong bits = log.Words[w];
+                while (bits != 0)
+                {
+                    int b = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    dirty.MarkDirty(first + (ulong)w * 64 + (ulong)b);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        return dirty;
+    }
+
+    /// <summary>
+    /// The share of time (0–99 %) the vCPUs are held out of the guest: auto-converge slows a guest that
+    /// dirties memory faster than the link carries it.
+    /// </summary>
+    public int ThrottlePercent
+    {
+        get => _throttle.Percent;
+        set => _throttle.Percent = value;
+    }
+
+    /// <summary>Everything but guest RAM, from a paused VM (vCPUs parked, devices still).</summary>
+    public MachineState SaveState()
+    {
+        lock (_stateLock)
+        {
+            if (_state != VmState.Paused) throw new InvalidOperationException($"machine state is saved from a paused VM, not a {_state} one");
+        }
+        var msrs = _migratableMsrs ?? throw new InvalidOperationException("the VM has no vCPUs");
+        return new MachineState(
+            Config.Cpus, _ram.Size,
+            [.. _vcpus.Select(v => VcpuState.Capture(v, msrs))],
+            StructBytes.From(_vm.GetIrqchip(KvmIrqchip.PicMaster)),
+            StructBytes.From(_vm.GetIrqchip(KvmIrqchip.PicSlave)),
+            StructBytes.From(_vm.GetIrqchip(KvmIrqchip.Ioapic)),
+            StructBytes.From(_vm.GetPit2()),
+            StructBytes.From(_vm.GetClock()),
+            Serial.SaveState(), _cmos.SaveState(), _i8042.SaveState(), _acpi.SaveState(),
+            [.. _virtio.Select(d => d.Transport.SaveState())]);
+    }
+
+    /// <summary>
+    /// Puts a source's state into this VM (made by <see cref="CreateIncoming"/>, not started; guest RAM
+    /// already received): interrupt controllers and timers first, then vCPUs, then devices, whose pending
+    /// interrupts are raised again into the restored controllers. <see cref="Start"/> then resumes the guest.
+    /// </summary>
+    public void RestoreState(MachineState state)
+    {
+        lock (_stateLock)
+        {
+            if (_state != VmState.Created || Boot is not null)
+                throw new InvalidOperationException("state is restored into a VM made for an incoming migration, before it starts");
+        }
+        if (state.Cpus != Config.Cpus || state.Vcpus.Count != _vcpus.Count)
+            throw new MigrationException($"the source has {state.Cpus} vCPUs, this VM {Config.Cpus}");
+        if (state.MemoryBytes != _ram.Size)
+            throw new MigrationException($"the source has {state.MemoryBytes >> 20} MiB of guest memory, this VM {_ram.Size >> 20} MiB");
+        if (state.Virtio.Count != _virtio.Count)
+            throw new MigrationException($"the source has {state.Virtio.Count} virtio devices, this VM {_virtio.Count}");
+        _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.PicMaster, "PIC master"));
+        _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.PicSlave, "PIC slave"));
+        _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.Ioapic, "IOAPIC"));
+        _vm.SetPit2(StructBytes.To<KvmPitState2>(state.Pit, "PIT"));
+        // kvmclock goes on from the source's value: the guest sees no time pass while it was stopped (as with QEMU).
+        _vm.SetClock(StructBytes.To<KvmClockData>(state.Clock, "kvmclock") with { Flags = 0 });
+        for (int i = 0; i < _vcpus.Count; i++) state.Vcpus[i].Restore(_vcpus[i]);
+        Serial.RestoreState(state.Serial);
+        _cmos.RestoreState(state.Cmos);
+        _i8042.RestoreState(state.I8042);
+        _acpi.RestoreState(state.AcpiPm);
+        for (int i = 0; i < _virtio.Count; i++)
+        {
+            try
+            {
+                _virtio[i].Transport.RestoreState(state.Virtio[i]);
+            }
+            catch (ArgumentException e)
+            {
+                throw new MigrationException($"{_virtio[i].Name}: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>Ends this VM because it now runs on the migration target.</summary>
+    public void CompleteMigration(string detail) => Stop(StopReason.Migrated, detail);
+}

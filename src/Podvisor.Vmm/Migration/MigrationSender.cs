@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using Podvisor.Kvm;
+using Podvisor.Vmm.Machine;
+using Podvisor.Vmm.Memory;
+
+namespace Podvisor.Vmm.Migration;
+
+/// <summary>
+/// The source side of a pre-copy live migration: a full pass over guest RAM (pages of zeros skipped: the
+/// target's RAM starts zeroed), then rounds of what the guest and the VMM dirtied meanwhile, until what is
+/// left would cross the link within the allowed downtime at the measured bandwidth; then stop-and-copy
+/// (pause, last dirty pages, machine state) and the handover. Auto-converge throttles the vCPUs when the
+/// guest dirties faster than the link carries. Until the handover any failure, timeout or cancellation
+/// aborts: the target is told, dirty logging and throttling end, and the VM runs on here as before.
+/// </summary>
+public sealed class MigrationSender
+{
+    private readonly VirtualMachine _vm;
+    private readonly MigrationChannel _channel;
+    private readonly MigrationOptions _options;
+    private readonly IProgress<MigrationProgress>? _progress;
+    private readonly PageBatch _batch = new();
+    private readonly Stopwatch _clock = new();
+    private ulong _bytesSent, _pagesSent, _zeroPages;
+    private int _maxThrottle;
+
+    public MigrationSender(VirtualMachine vm, Stream link, MigrationOptions? options = null, IProgress<MigrationProgress>? progress = null)
+    {
+        _vm = vm;
+        _channel = new MigrationChannel(link);
+        _options = options ?? new MigrationOptions();
+        _options.Validate();
+        _progress = progress;
+    }
+
+    private ulong PageCount => _vm.Memory.Size / GuestRam.PageSize;
+
+    /// <summary>Migrates the running VM over the link. On success the VM here is stopped (<see cref="StopReason.Migrated"/>).</summary>
+    public async Task<MigrationResult> RunAsync(CancellationToken cancel)
+    {
+        if (_vm.State != VmState.Running) throw new InvalidOperationException($"only a running VM migrates; this one is {_vm.State}");
+        _clock.Start();
+        double gib = Math.Max(1.0, _vm.Memory.Size / (double)(1UL << 30));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        deadline.CancelAfter(_options.CompletionTimeoutPerGiB * gib);
+        var token = deadline.Token;
+        bool paused = false, loggingDirty = false, handedOver = false;
+        try
+        {
+            await _channel.HandshakeAsync(token);
+            await _channel.SendJsonAsync(MigrationMessage.Hello, new MigrationHello(MigrationChannel.ProtocolVersion, _vm.Config.Cpus, _vm.Memory.Size,
+                PageBatch.PageSize, [.. _vm.VirtioDevices.Select(d => d.Device.Type.ToString())]), MigrationJson.Default.MigrationHello, token);
+            await _channel.ExpectAsync(MigrationMessage.Accept, token);
+
+            _vm.StartDirtyLogging();
+            loggingDirty = true;
+            int rounds = await PreCopyAsync(token);
+
+            var downtime = Stopwatch.StartNew();
+            _vm.Pause();
+            paused = true;
+            await SendPagesAsync(_vm.TakeDirtyPages().DirtyPages(), token);
+            var state = _vm.SaveState();
+            await _channel.SendJsonAsync(MigrationMessage.State, state, MigrationJson.Default.MachineState, token);
+            await ExpectWithinAsync(MigrationMessage.StateLoaded, token);
+
+            // The handover: from here the VM must never resume on this side.
+            handedOver = true;
+            _vm.CompleteMigration("live-migrated to the target");
+            await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, token);
+            await ExpectWithinAsync(MigrationMessage.Running, token);
+            downtime.Stop();
+            return new MigrationResult(_clock.Elapsed, downtime.Elapsed, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle);
+        }
+        catch (Exception e) when (!handedOver)
+        {
+            await TryAbortAsync(Describe(e, cancel));
+            _vm.ThrottlePercent = 0;
+            if (loggingDirty) _vm.StopDirtyLogging();
+            if (paused) _vm.Resume();
+            if (e is OperationCanceledException && !cancel.IsCancellationRequested)
+                throw new MigrationException($"the migration did not complete within {_options.CompletionTimeoutPerGiB.TotalSeconds:0} s per GiB ({_clock.Elapsed.TotalSeconds:0.0} s); the VM runs on here", e);
+            if (e is IOException or System.Net.Sockets.SocketException)
+                throw new MigrationException($"the link to the target broke: {e.Message}; the VM runs on here", e);
+            throw;
+        }
+        catch (Exception e) when (e is not MigrationException { HandedOver: true })
+        {
+            throw new MigrationException($"the VM was handed over but the target did not confirm it runs: {e.Message}", e) { HandedOver = true };
+        }
+    }
+
+    private static string Describe(Exception e, CancellationToken cancel) => e switch
+    {
+        OperationCanceledException when cancel.IsCancellationRequested => "the source cancelled the migration",
+        OperationCanceledException => "the migration timed out on the source",
+        _ => e.Message,
+    };
+
+    private async Task ExpectWithinAsync(MigrationMessage expected, CancellationToken token)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+        wait.CancelAfter(_options.HandoverTimeout);
+        try
+        {
+            await _channel.ExpectAsync(expected, wait.Token);
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new MigrationException($"the target did not answer {expected} within {_options.HandoverTimeout.TotalSeconds:0} s");
+        }
+    }
+
+    /// <summary>Rounds until what is left fits the downtime; returns how many were run.</summary>
+    private async Task<int> PreCopyAsync(CancellationToken token)
+    {
+        var round = Stopwatch.StartNew();
+        ulong before = _bytesSent;
+        await SendPagesAsync(AllPages(), token, skipZeroPages: true);
+        ulong bestRemaining = ulong.MaxValue;
+        var lastProgress = Stopwatch.StartNew();
+        int fastDirtying = 0;
+        for (int rounds = 1; ; rounds++)
+        {
+            double seconds = Math.Max(round.Elapsed.TotalSeconds, 1e-6);
+            double bandwidth = Math.Max(1, (_bytesSent - before) / seconds);
+            var dirty = _vm.TakeDirtyPages();
+            ulong remaining = dirty.CountDirty() * GuestRam.PageSize;
+            double dirtyRate = remaining / seconds;
+            _progress?.Report(new MigrationProgress(rounds - 1, _clock.Elapsed, _bytesSent, _pagesSent, _zeroPages, remaining, bandwidth, dirtyRate, _vm.ThrottlePercent));
+            if (remaining / bandwidth <= _options.MaxDowntime.TotalSeconds) return rounds;
+
+            if (remaining < bestRemaining)
+            {
+                bestRemaining = remaining;
+                lastProgress.Restart();
+            }
+            else if (lastProgress.Elapsed > _options.ProgressTimeout)
+            {
+                throw new MigrationException($"no progress for {_options.ProgressTimeout.TotalSeconds:0} s: {remaining >> 10} KiB still dirty " +
+                    $"(the guest dirties {dirtyRate / (1 << 20):0.0} MiB/s, the link carries {bandwidth / (1 << 20):0.0} MiB/s, vCPUs throttled {_vm.ThrottlePercent} %); the VM runs on here");
+            }
+            // QEMU's rule: when the guest dirtied more than half of what a round sent, twice, slow its vCPUs down
+            // (20 %); then 10 points more after every such round (QEMU re-checks about once a second; our
+            // rounds are longer on a slow link, so each one counts).
+            if (_options.AllowAutoConverge && remaining > (_bytesSent - before) / 2)
+            {
+                if (_vm.ThrottlePercent > 0) _vm.ThrottlePercent = Math.Min(99, _vm.ThrottlePercent + 10);
+                else if (++fastDirtying >= 2) _vm.ThrottlePercent = 20;
+                _maxThrottle = Math.Max(_maxThrottle, _vm.ThrottlePercent);
+            }
+
+            round.Restart();
+            before = _bytesSent;
+            await SendPagesAsync(dirty.DirtyPages(), token);
+        }
+    }
+
+    private IEnumerable<ulong> AllPages()
+    {
+        for (ulong page = 0; page < PageCount; page++) yield return page;
+    }
+
+    private async Task SendPagesAsync(IEnumerable<ulong> pages, CancellationToken token, bool skipZeroPages = false)
+    {
+        foreach (ulong page in pages)
+        {
+            if (!AddPage(page, skipZeroPages)) continue;
+            if (_batch.IsFull) await FlushBatchAsync(token);
+        }
+        await FlushBatchAsync(token);
+    }
+
+    /// <summary>Adds the page to the batch unless it is zeros and those are skipped; returns whether it was added.</summary>
+    private bool AddPage(ulong page, bool skipZeroPages)
+    {
+        var data = _vm.Memory.Host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize);
+        if (skipZeroPages && !data.ContainsAnyExcept((byte)0))
+        {
+            _zeroPages++;
+            return false;
+        }
+        if (_batch.Add(page, data)) _zeroPages++;
+        else _pagesSent++;
+        return true;
+    }
+
+    private async Task FlushBatchAsync(CancellationToken token)
+    {
+        if (_batch.Count == 0) return;
+        var payload = _batch.Payload;
+        await _channel.SendAsync(MigrationMessage.Pages, payload, token, flush: false);
+        _bytesSent += (ulong)payload.Length + 5;
+        _batch.Clear();
+    }
+
+    private async Task TryAbortAsync(string reason)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _channel.SendAbortAsync(reason, timeout.Token);
+        }
+        catch (Exception)
+        {
+            // The link may be what failed; the abort is a courtesy to the target, which also fails on a broken link.
+        }
+    }
+}

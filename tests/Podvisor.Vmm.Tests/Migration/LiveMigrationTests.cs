@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using Podvisor.Vmm.Machine;
+using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Migration;
+
+namespace Podvisor.Vmm.Tests.Migration;
+
+/// <summary>
+/// Live migration of running VMs between two VMMs in this process over loopback TCP, on this host's KVM
+/// (hand-built PVH guests: kvm_pvm runs them). The invariants: memory arrives whole, the guest carries on
+/// where it was, and a migration that fails or is cancelled leaves the VM running on the source.
+/// </summary>
+public sealed class LiveMigrationTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("podvisor-migration-").FullName;
+    private readonly List<VirtualMachine> _vms = [];
+
+    public void Dispose()
+    {
+        foreach (var vm in _vms) vm.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private MachineConfig Config(string kernel, ulong memoryMiB = 64) => new() { KernelPath = kernel, MemoryMiB = memoryMiB, CommandLine = "" };
+
+    private VirtualMachine StartSource(MachineConfig config)
+    {
+        var vm = VirtualMachine.Create(config, _ => { });
+        _vms.Add(vm);
+        vm.Start();
+        return vm;
+    }
+
+    private VirtualMachine Incoming(MachineConfig config)
+    {
+        var vm = VirtualMachine.CreateIncoming(config, _ => { });
+        _vms.Add(vm);
+        return vm;
+    }
+
+    private static uint Counter(VirtualMachine vm) => vm.Memory.ReadValue<uint>(new GuestAddress(TinyPvhGuest.CounterAddress));
+
+    private static void WaitFor(Func<bool> condition, string what, double seconds = 20)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"waited {seconds} s for {what}");
+            Thread.Sleep(5);
+        }
+    }
+
+    private string CounterKernel(int pages)
+    {
+        string kernel = Path.Combine(_dir, $"counter-{pages}.elf");
+        TinyPvhGuest.WriteCounter(kernel, pages);
+        return kernel;
+    }
+
+    [Fact]
+    public async Task MemoryArrivesByteForByteIncludingWhatTheVmmWroteDuringPreCopy()
+    {
+        string kernel = Path.Combine(_dir, "fill.elf");
+        const int pages = 4096;
+        TinyPvhGuest.WriteFillAndHalt(kernel, pages, pattern: 0x5eed_cafe);
+        var config = Config(kernel);
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) == 1, "the guest to fill its pages and halt");
+        var target = Incoming(config);
+
+        // A device writing guest memory mid-migration (the VMM's writes are not in KVM's dirty log).
+        var vmmWrite = new GuestAddress(0x300_0000);
+        byte[] written = new byte[3 * 4096 + 100];
+        Random.Shared.NextBytes(written);
+        var progress = new InlineProgress<MigrationProgress>(p =>
+        {
+            if (p.Round == 0) written.CopyTo(source.Memory.GetSpan(vmmWrite, written.Length));
+        });
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var result = await new MigrationSender(source, link.SourceLink, progress: progress).RunAsync(TestContext.Current.CancellationToken);
+        var received = await receive;
+
+        var stopped = await source.Stopped;
+        Assert.Equal(StopReason.Migrated, stopped.Reason);
+        Assert.Equal(VmState.Running, target.State);
+        // The guest halted with interrupts off before the migration: nothing writes RAM on either side now.
+        for (ulong offset = 0; offset < source.Memory.Size; offset += 1 << 20)
+        {
+            if (!source.Memory.Host.GetSpan(offset, 1 << 20).SequenceEqual(target.Memory.Host.GetSpan(offset, 1 << 20)))
+                Assert.Fail($"guest RAM differs in the MiB at 0x{offset:x}");
+        }
+        Assert.Equal(written, target.Memory.GetReadOnlySpan(vmmWrite, written.Length).ToArray());
+        Assert.Equal(TinyPvhGuest.FillWord(pages - 1, 0x5eed_cafe),
+            target.Memory.ReadValue<uint>(new GuestAddress(TinyPvhGuest.ScratchAddress + (pages - 1) * 4096UL)));
+        Assert.True(result.PagesSent >= pages, $"{result.PagesSent} pages sent; the guest wrote {pages}");
+        Assert.True(result.ZeroPages > 0, "the untouched RAM should have been skipped as zeros");
+        Assert.True(result.PagesSent < source.Memory.Size / 4096 / 2, $"{result.PagesSent} pages sent: zero pages were not skipped");
+        Assert.True(received.Pages >= result.PagesSent, $"the target took {received.Pages} pages, the source sent {result.PagesSent} with contents");
+        Assert.True(result.Downtime < result.Total);
+    }
+
+    [Fact]
+    public async Task ARunningGuestKeepsCountingOnTheTarget()
+    {
+        var config = Config(CounterKernel(pages: 1024));
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) > 100_000, "the guest to count");
+        var target = Incoming(config);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var result = await new MigrationSender(source, link.SourceLink).RunAsync(TestContext.Current.CancellationToken);
+        await receive;
+
+        TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
+        Assert.Equal(StopReason.Migrated, (await source.Stopped).Reason);
+        uint final = Counter(source);          // the source's RAM as it was handed over
+        Assert.True(Counter(target) >= final, $"the target's counter {Counter(target)} is behind the source's last {final}: the count was reset");
+        WaitFor(() => Counter(target) > final + 100_000, "the guest to go on counting on the target");
+        Assert.Equal(final, Counter(source));  // and nothing runs on the source any more
+        Assert.True(result.Rounds >= 1);
+        Assert.True(result.Downtime < TimeSpan.FromSeconds(2), $"downtime {result.Downtime.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task ACancelledMigrationLeavesTheVmRunningOnTheSource()
+    {
+        var config = Config(CounterKernel(pages: 4096));
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) > 10_000, "the guest to count");
+        var target = Incoming(config);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(700));
+        // 2 MiB/s: the 16 MiB the guest writes take seconds, the cancellation comes first.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new MigrationSender(source, new RateLimitedStream(link.SourceLink, 2 << 20)).RunAsync(cancel.Token));
+        var refused = await Assert.ThrowsAsync<MigrationException>(() => receive);
+
+        Assert.Contains("cancelled", refused.Message);
+        Assert.Equal(VmState.Running, source.State);
+        Assert.Equal(VmState.Created, target.State);
+        uint now = Counter(source);
+        WaitFor(() => Counter(source) > now + 10_000, "the guest to go on counting on the source");
+        Assert.Equal(0, source.ThrottlePercent);
+    }
+
+    [Fact]
+    public async Task ATargetThatDiesMidwayLeavesTheVmRunningOnTheSource()
+    {
+        var config = Config(CounterKernel(pages: 4096));
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) > 10_000, "the guest to count");
+        var target = Incoming(config);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var send = new MigrationSender(source, new RateLimitedStream(link.SourceLink, 2 << 20)).RunAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        link.KillTarget();
+
+        var failed = await Assert.ThrowsAsync<MigrationException>(() => send);
+        Assert.False(failed.HandedOver);
+        Assert.Contains("the VM runs on here", failed.Message);
+        await Assert.ThrowsAnyAsync<Exception>(() => receive);
+        Assert.Equal(VmState.Running, source.State);
+        uint now = Counter(source);
+        WaitFor(() => Counter(source) > now + 10_000, "the guest to go on counting on the source");
+    }
+
+    [Fact]
+    public async Task TheTargetRefusesAMachineThatDiffers()
+    {
+        string kernel = CounterKernel(pages: 16);
+        var source = StartSource(Config(kernel, memoryMiB: 64));
+        var target = Incoming(Config(kernel, memoryMiB: 128));
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var refused = await Assert.ThrowsAsync<MigrationException>(() => new MigrationSender(source, link.SourceLink).RunAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("the source VM has 64 MiB of memory, the target 128 MiB", refused.Message);
+        Assert.Contains("64 MiB", (await Assert.ThrowsAsync<MigrationException>(() => receive)).Message);
+        Assert.Equal(VmState.Running, source.State);
+    }
+
+    [Fact]
+    public async Task AGuestDirtyingFasterThanTheLinkIsThrottledUntilItConverges()
+    {
+        // 2048 pages (8 MiB) rewritten in a loop (all of them every few milliseconds) over a 16 MiB/s link:
+        // without throttling, every round finds them all dirty again.
+        var config = Config(CounterKernel(pages: 2048));
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) > 100_000, "the guest to count");
+        var target = Incoming(config);
+        var rounds = new List<MigrationProgress>();
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var options = new MigrationOptions { ProgressTimeout = TimeSpan.FromSeconds(60), MaxDowntime = TimeSpan.FromMilliseconds(100) };
+        var clock = Stopwatch.StartNew();
+        var result = await new MigrationSender(source, new RateLimitedStream(link.SourceLink, 16 << 20), options, new InlineProgress<MigrationProgress>(rounds.Add))
+            .RunAsync(TestContext.Current.CancellationToken);
+        await receive;
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"{result}\n{string.Join("\n", rounds)}");
+        Assert.True(result.MaxThrottlePercent > 0, $"converged without throttling? rounds: {string.Join("; ", rounds)}");
+        Assert.Equal(StopReason.Migrated, (await source.Stopped).Reason);
+        uint final = Counter(source);
+        WaitFor(() => Counter(target) > final + 10_000, "the guest to go on counting on the target");
+        Assert.Equal(0, target.ThrottlePercent);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"took {clock.Elapsed}");
+    }
+}
