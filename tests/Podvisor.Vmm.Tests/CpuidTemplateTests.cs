@@ -50,5 +50,13 @@ public sealed class CpuidTemplateTests
     }
 
     [Fact]
+    public void TheInvariantTscFlagIsHiddenBecauseAVmMayMigrate()
+    {
+        KvmCpuidEntry2[] supported = [new() { Function = 0x8000_0007, Edx = (1u << 8) | (1u << 9) }];
+        var entry = CpuidTemplate.ForVcpu(supported, 0, 1)[0];
+        Assert.Equal(1u << 9, entry.Edx);      // only the invariant-TSC bit goes
+    }
+
+    [Fact]
     public void HostCpuDetectionDoesNotThrow() => _ = HostCpu.IsQemuTcg;
 }

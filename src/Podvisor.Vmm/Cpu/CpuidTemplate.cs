@@ -4,7 +4,8 @@ namespace Podvisor.Vmm.Cpu;
 
 /// <summary>
 /// The CPUID a vCPU sees: what KVM supports on this host, marked as running under a hypervisor, with the
-/// vCPU's own APIC id and the VM's CPU count (so the guest's topology matches its MP table). Optionally
+/// vCPU's own APIC id and the VM's CPU count (so the guest's topology matches its MP table), without the
+/// invariant-TSC flag (a VM may migrate). Optionally
 /// without XSAVE and the AVX family that needs it (see <see cref="HostCpu.IsQemuTcg"/>).
 /// </summary>
 public static class CpuidTemplate
@@ -12,6 +13,8 @@ public static class CpuidTemplate
     private const uint HypervisorBit = 1u << 31;   // leaf 1 ECX
     private const uint HttBit = 1u << 28;          // leaf 1 EDX: more than one logical processor
     private const int XsaveLeaf = 0xd;
+    private const uint PowerManagementLeaf = 0x8000_0007;
+    private const uint InvariantTscBit = 1u << 8;  // leaf 0x80000007 EDX
     // Leaf 1 ECX: FMA, XSAVE, OSXSAVE, AVX, F16C.
     private const uint Leaf1XsaveFamily = (1u << 12) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 29);
     // Leaf 7.0 EBX: AVX2 and the AVX-512 foundation/extensions.
@@ -44,6 +47,11 @@ public static class CpuidTemplate
                     continue;
                 case 0xb or 0x1f:
                     e.Edx = apicId;                 // x2APIC id, every level
+                    break;
+                case PowerManagementLeaf:
+                    // Not invariant across a live migration (another host, another TSC): like QEMU's default
+                    // (invtsc off), the guest keeps kvmclock as its clocksource instead of trusting the TSC.
+                    e.Edx &= ~InvariantTscBit;
                     break;
             }
             entries.Add(e);

@@ -54,15 +54,22 @@ public sealed class MigrationSender
 
             _vm.StartDirtyLogging();
             loggingDirty = true;
-            int rounds = await PreCopyAsync(token);
+            var (rounds, pending) = await PreCopyAsync(token);
 
             var downtime = Stopwatch.StartNew();
             _vm.Pause();
             paused = true;
-            await SendPagesAsync(_vm.TakeDirtyPages().DirtyPages(), token);
+            var pause = downtime.Elapsed;
+            // What the last round found dirty (and chose not to send while running), and what was dirtied since.
+            var last = _vm.TakeDirtyPages();
+            last.UnionWith(pending);
+            await SendPagesAsync(last.DirtyPages(), token);
+            var lastPages = downtime.Elapsed;
             var state = _vm.SaveState();
+            var saved = downtime.Elapsed;
             await _channel.SendJsonAsync(MigrationMessage.State, state, MigrationJson.Default.MachineState, token);
             await ExpectWithinAsync(MigrationMessage.StateLoaded, token);
+            var restored = downtime.Elapsed;
 
             // The handover: from here the VM must never resume on this side.
             handedOver = true;
@@ -70,7 +77,8 @@ public sealed class MigrationSender
             await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, token);
             await ExpectWithinAsync(MigrationMessage.Running, token);
             downtime.Stop();
-            return new MigrationResult(_clock.Elapsed, downtime.Elapsed, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle);
+            var parts = new DowntimeBreakdown(pause, lastPages - pause, last.CountDirty(), saved - lastPages, restored - saved, downtime.Elapsed - restored);
+            return new MigrationResult(_clock.Elapsed, downtime.Elapsed, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle, parts);
         }
         catch (Exception e) when (!handedOver)
         {
@@ -111,8 +119,11 @@ public sealed class MigrationSender
         }
     }
 
-    /// <summary>Rounds until what is left fits the downtime; returns how many were run.</summary>
-    private async Task<int> PreCopyAsync(CancellationToken token)
+    /// <summary>
+    /// Rounds until what is left fits the downtime; returns how many were run and the pages left dirty, which
+    /// stop-and-copy must send.
+    /// </summary>
+    private async Task<(int Rounds, DirtyBitmap Pending)> PreCopyAsync(CancellationToken token)
     {
         var round = Stopwatch.StartNew();
         ulong before = _bytesSent;
@@ -128,7 +139,7 @@ public sealed class MigrationSender
             ulong remaining = dirty.CountDirty() * GuestRam.PageSize;
             double dirtyRate = remaining / seconds;
             _progress?.Report(new MigrationProgress(rounds - 1, _clock.Elapsed, _bytesSent, _pagesSent, _zeroPages, remaining, bandwidth, dirtyRate, _vm.ThrottlePercent));
-            if (remaining / bandwidth <= _options.MaxDowntime.TotalSeconds) return rounds;
+            if (remaining / bandwidth <= _options.MaxDowntime.TotalSeconds) return (rounds, dirty);
 
             if (remaining < bestRemaining)
             {

@@ -12,6 +12,11 @@ public sealed record VcpuState(
     uint Id, byte[] Regs, byte[] Sregs, byte[]? Xsave, byte[]? Fpu, byte[]? Xcrs, byte[] DebugRegs, byte[] Lapic,
     byte[] Events, uint MpState, IReadOnlyList<SavedMsr> Msrs, int TscKhz)
 {
+    public const uint TscMsr = 0x10, TscDeadlineMsr = 0x6e0;
+
+    /// <summary>The saved value of an MSR, if it was saved.</summary>
+    public ulong? Msr(uint index) => Msrs.FirstOrDefault(m => m.Index == index)?.Value;
+
     /// <summary>Reads the vCPU's state (it must not be running). <paramref name="msrs"/>: which MSRs to save.</summary>
     public static VcpuState Capture(Vcpu vcpu, ReadOnlySpan<uint> msrs)
     {
@@ -35,8 +40,8 @@ public sealed record VcpuState(
     /// <summary>
     /// Writes the state into a freshly created vCPU with the same CPUID, in the order the kernel needs:
     /// the TSC rate first, MP state, registers (special registers set the mode the rest is read in), the
-    /// FPU, XCRs, debug registers, the local APIC before MSRs (the TSC deadline is an APIC timer), and pending
-    /// events last (they refer to the restored registers).
+    /// FPU, XCRs, debug registers, the local APIC before MSRs, and pending events last (they refer to the restored
+    /// registers). The TSC and the TSC deadline are left to the caller: they go with kvmclock.
     /// </summary>
     public void Restore(Vcpu vcpu)
     {
@@ -56,7 +61,8 @@ public sealed record VcpuState(
         if (Xcrs is not null) vcpu.SetXcrs(StructBytes.To<KvmXcrs>(Xcrs, "XCRs"));
         vcpu.SetDebugRegs(StructBytes.To<KvmDebugRegs>(DebugRegs, "debug registers"));
         vcpu.SetLapic(StructBytes.To<KvmLapicState>(Lapic, "local APIC"));
-        vcpu.SetMsrs([.. Msrs.Select(m => new KvmMsrEntry(m.Index, m.Value))]);
+        // The TSC and its deadline are set by the machine, together with kvmclock (see MachineState).
+        vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr)).Select(m => new KvmMsrEntry(m.Index, m.Value))]);
         vcpu.SetVcpuEvents(StructBytes.To<KvmVcpuEvents>(Events, "vCPU events"));
     }
 }

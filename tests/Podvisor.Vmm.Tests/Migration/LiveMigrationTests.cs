@@ -68,18 +68,18 @@ public sealed class LiveMigrationTests : IDisposable
         WaitFor(() => Counter(source) == 1, "the guest to fill its pages and halt");
         var target = Incoming(config);
 
-        // A device writing guest memory mid-migration (the VMM's writes are not in KVM's dirty log).
-        var vmmWrite = new GuestAddress(0x300_0000);
+        // A device writing guest memory during the full pass (the VMM's writes are not in KVM's dirty log): the
+        // next round finds these few pages dirty and, the guest being idle, goes straight to stop-and-copy —
+        // which must still send them.
+        var vmmWrite = new GuestAddress(0x3_0000);          // low: the full pass has gone past it when the first batch leaves
         byte[] written = new byte[3 * 4096 + 100];
         Random.Shared.NextBytes(written);
-        var progress = new InlineProgress<MigrationProgress>(p =>
-        {
-            if (p.Round == 0) written.CopyTo(source.Memory.GetSpan(vmmWrite, written.Length));
-        });
-
         using var link = new LoopbackMigration();
+        var duringFullPass = new RateLimitedStream(link.SourceLink, double.PositiveInfinity,
+            onFirstWrite: () => written.CopyTo(source.Memory.GetSpan(vmmWrite, written.Length)));
+
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
-        var result = await new MigrationSender(source, link.SourceLink, progress: progress).RunAsync(TestContext.Current.CancellationToken);
+        var result = await new MigrationSender(source, duringFullPass).RunAsync(TestContext.Current.CancellationToken);
         var received = await receive;
 
         var stopped = await source.Stopped;

@@ -49,14 +49,20 @@ internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
     public void Report(T value) => report(value);
 }
 
-/// <summary>A link that carries at most <paramref name="bytesPerSecond"/>: a slow network between nodes.</summary>
-internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond) : Stream
+/// <summary>
+/// A link that carries at most <paramref name="bytesPerSecond"/>: a slow network between nodes.
+/// <paramref name="onFirstWrite"/> runs before the first write after the handshake (the first message).
+/// </summary>
+internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Action? onFirstWrite = null) : Stream
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private long _written;
+    private int _writes;
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancel = default)
     {
+        // Writes: the handshake, then each frame's header and payload (Hello's two), then the first page batch.
+        if (++_writes == 4) onFirstWrite?.Invoke();
         await inner.WriteAsync(buffer, cancel);
         _written += buffer.Length;
         var due = TimeSpan.FromSeconds(_written / bytesPerSecond) - _clock.Elapsed;
