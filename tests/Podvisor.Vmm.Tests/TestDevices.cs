@@ -10,6 +10,20 @@ internal sealed class CountingInterrupt : IInterruptLine
     public void Trigger() => Count++;
 }
 
+/// <summary>A level-driven line that counts its rising edges (what an edge-triggered controller would deliver).</summary>
+internal sealed class LevelInterrupt : IInterruptLevel
+{
+    public bool Level { get; private set; }
+
+    public int Count { get; private set; }
+
+    public void Set(bool asserted)
+    {
+        if (asserted && !Level) Count++;
+        Level = asserted;
+    }
+}
+
 internal static class PortIo
 {
     public static byte Read(this IPortIoDevice device, ushort offset)

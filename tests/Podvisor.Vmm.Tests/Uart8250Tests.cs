@@ -5,7 +5,7 @@ namespace Podvisor.Vmm.Tests;
 public sealed class Uart8250Tests
 {
     private readonly List<byte> _out = [];
-    private readonly CountingInterrupt _irq = new();
+    private readonly LevelInterrupt _irq = new();
     private readonly Uart8250 _uart;
 
     public Uart8250Tests() => _uart = new Uart8250(_out.Add, _irq);
@@ -43,6 +43,25 @@ public sealed class Uart8250Tests
         Assert.Equal((byte)'b', _uart.Read(0));
         Assert.Equal(0x00, _uart.Read(5) & 0x01);
         Assert.Equal(0x01, _uart.Read(2) & 0x0f);
+    }
+
+    [Fact]
+    public void TheLineStaysHighUntilTheGuestTakesWhatIsPendingAsTheChipsPinDoes()
+    {
+        _uart.Write(1, 0x03);                          // IER: received data and THR empty
+        Assert.True(_irq.Level);                       // THR empty, not yet acknowledged
+        _uart.QueueInput("a"u8);
+        Assert.Equal(1, _irq.Count);                   // already high: no second edge for the data
+        Assert.Equal(0x04, _uart.Read(2) & 0x0f);      // data first
+        Assert.Equal((byte)'a', _uart.Read(0));
+        Assert.True(_irq.Level);                       // THR empty still pending
+        Assert.Equal(0x02, _uart.Read(2) & 0x0f);
+        Assert.False(_irq.Level);                      // all taken: low
+        _uart.Write(0, (byte)'x');
+        Assert.True(_irq.Level);
+        Assert.Equal(2, _irq.Count);                   // a new edge for the next THR empty
+        _uart.Write(1, 0x00);
+        Assert.False(_irq.Level);                      // interrupts off: low
     }
 
     [Fact]

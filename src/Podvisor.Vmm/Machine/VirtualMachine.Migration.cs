@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Podvisor.Kvm;
 using Podvisor.Kvm.Abi;
 using Podvisor.Vmm.Devices.Virtio.Block;
@@ -80,23 +79,10 @@ public sealed partial class VirtualMachine
         var picSlave = _vm.GetIrqchip(KvmIrqchip.PicSlave);
         var ioapic = _vm.GetIrqchip(KvmIrqchip.Ioapic);
         var pit = _vm.GetPit2();
-        // Both guest clocks, read back to back (they run on while the VM is paused), each TSC brought back to
-        // the moment kvmclock was read: an ioctl takes milliseconds in a nested host, enough for Linux's
-        // clocksource watchdog to see a skew.
-        long clockRead = Stopwatch.GetTimestamp();
-        var clock = _vm.GetClock();
-        clockRead = (clockRead + Stopwatch.GetTimestamp()) / 2;
-        var tsc = new List<ulong>(_vcpus.Count);
-        for (int i = 0; i < _vcpus.Count; i++)
-        {
-            long before = Stopwatch.GetTimestamp();
-            ulong value = _vcpus[i].GetMsrs(VcpuState.TscMsr)[0].Data;
-            tsc.Add(value - Math.Min(value, TscCycles(vcpus[i].TscKhz, (before + Stopwatch.GetTimestamp()) / 2 - clockRead)));
-        }
         return new MachineState(
             Config.Cpus, _ram.Size, vcpus,
             StructBytes.From(picMaster), StructBytes.From(picSlave), StructBytes.From(ioapic), StructBytes.From(pit),
-            StructBytes.From(clock), tsc,
+            _pausedClocks ?? throw new InvalidOperationException("a paused VM has its clocks"),
             Serial.SaveState(), _cmos.SaveState(), _i8042.SaveState(), _acpi.SaveState(),
             [.. _virtio.Select(d => d.Transport.SaveState())]);
     }
@@ -123,9 +109,15 @@ public sealed partial class VirtualMachine
         _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.PicSlave, "PIC slave"));
         _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.Ioapic, "IOAPIC"));
         _vm.SetPit2(StructBytes.To<KvmPitState2>(state.Pit, "PIT"));
-        if (state.Tsc.Count != _vcpus.Count) throw new MigrationException($"the source sent {state.Tsc.Count} TSC values for {_vcpus.Count} vCPUs");
         for (int i = 0; i < _vcpus.Count; i++) state.Vcpus[i].Restore(_vcpus[i]);
-        RestoreClocks(state);
+        try
+        {
+            RestoreClocks(state.Clocks);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MigrationException(e.Message, e);
+        }
         Serial.RestoreState(state.Serial);
         _cmos.RestoreState(state.Cmos);
         _i8042.RestoreState(state.I8042);
@@ -142,34 +134,6 @@ public sealed partial class VirtualMachine
             }
         }
     }
-
-    /// <summary>
-    /// kvmclock and the TSCs, back to back as they were read (each TSC moved on by the time since kvmclock was
-    /// set), then the TSC deadlines (armed against the restored TSC). The guest sees no time pass while it was stopped (as with QEMU). KVM takes a TSC
-    /// write within a second of what it expects as an attempt to synchronise vCPUs and keeps its old offset;
-    /// the first vCPU's value is therefore preceded by one ten seconds away, so it is taken exactly, and
-    /// the others (within a second of it) share its offset, as they did on the source.
-    /// </summary>
-    private void RestoreClocks(MachineState state)
-    {
-        ulong tenSeconds = (ulong)Math.Max(1, state.Vcpus[0].TscKhz) * 10_000;
-        _vcpus[0].SetMsrs(new KvmMsrEntry(VcpuState.TscMsr, state.Tsc[0] + tenSeconds));
-        long clockSet = Stopwatch.GetTimestamp();
-        _vm.SetClock(StructBytes.To<KvmClockData>(state.Clock, "kvmclock") with { Flags = 0 });
-        clockSet = (clockSet + Stopwatch.GetTimestamp()) / 2;
-        // Each TSC as far past its saved value as kvmclock has run since it was set.
-        for (int i = 0; i < _vcpus.Count; i++)
-            _vcpus[i].SetMsrs(new KvmMsrEntry(VcpuState.TscMsr, state.Tsc[i] + TscCycles(state.Vcpus[i].TscKhz, Stopwatch.GetTimestamp() - clockSet)));
-        for (int i = 0; i < _vcpus.Count; i++)
-        {
-            if (state.Vcpus[i].Msr(VcpuState.TscDeadlineMsr) is { } deadline)
-                _vcpus[i].SetMsrs(new KvmMsrEntry(VcpuState.TscDeadlineMsr, deadline));
-        }
-    }
-
-    /// <summary>TSC cycles in a <see cref="Stopwatch"/> interval at <paramref name="khz"/> (0: unknown rate, no cycles).</summary>
-    private static ulong TscCycles(int khz, long stopwatchTicks) =>
-        khz <= 0 || stopwatchTicks <= 0 ? 0 : (ulong)(stopwatchTicks * (double)khz * 1000 / Stopwatch.Frequency);
 
     /// <summary>Ends this VM because it now runs on the migration target.</summary>
     public void CompleteMigration(string detail) => Stop(StopReason.Migrated, detail);

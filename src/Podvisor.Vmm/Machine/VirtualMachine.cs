@@ -322,7 +322,12 @@ public sealed partial class VirtualMachine : IDisposable
             vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus, withoutXsave: HostCpu.IsQemuTcg));
             vcpu.SetMsrs(MsrDefaults.Boot());
             // Which MSRs a migration saves: found once here, not during the downtime.
-            _migratableMsrs ??= vcpu.ReadableMsrs(_kvm.GetMsrIndexList());
+            if (_migratableMsrs is null)
+            {
+                _migratableMsrs = vcpu.ReadableMsrs(_kvm.GetMsrIndexList());
+                _tscDeadlineSaved = _migratableMsrs.Contains(TscDeadlineMsr);
+                _tscKhz = _vm.CheckExtension(KvmCapability.GetTscKhz) > 0 ? vcpu.GetTscKhz() : 0;
+            }
             var lapic = vcpu.GetLapic();
             lapic.SetRegister(0x350, 0x700);      // LVT LINT0: ExtINT (the PIC's output)
             lapic.SetRegister(0x360, 0x400);      // LVT LINT1: NMI
@@ -378,8 +383,10 @@ public sealed partial class VirtualMachine : IDisposable
         foreach (var vcpu in _vcpus) vcpu.Kick();
         _throttle.WakeAll();
         parked.Wait();
-        // Then the devices: with nothing running, their state stands still (what a migration saves).
+        // Then the devices: with nothing running, their state stands still (what a migration saves). The clocks
+        // stop here too: they resume from this moment.
         foreach (var device in _virtio) device.Pause();
+        _pausedClocks = CaptureClocks();
     }
 
     public void Resume()
@@ -387,6 +394,8 @@ public sealed partial class VirtualMachine : IDisposable
         lock (_stateLock)
         {
             Transition(VmState.Paused, VmState.Running);
+            if (_pausedClocks is { } clocks) RestoreClocks(clocks);
+            _pausedClocks = null;
             foreach (var device in _virtio) device.Resume();
             _resumeGate.Set();
         }

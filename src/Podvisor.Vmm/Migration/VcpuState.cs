@@ -14,9 +14,6 @@ public sealed record VcpuState(
 {
     public const uint TscMsr = 0x10, TscDeadlineMsr = 0x6e0;
 
-    /// <summary>The saved value of an MSR, if it was saved.</summary>
-    public ulong? Msr(uint index) => Msrs.FirstOrDefault(m => m.Index == index)?.Value;
-
     /// <summary>Reads the vCPU's state (it must not be running). <paramref name="msrs"/>: which MSRs to save.</summary>
     public static VcpuState Capture(Vcpu vcpu, ReadOnlySpan<uint> msrs)
     {
@@ -61,7 +58,7 @@ public sealed record VcpuState(
         if (Xcrs is not null) vcpu.SetXcrs(StructBytes.To<KvmXcrs>(Xcrs, "XCRs"));
         vcpu.SetDebugRegs(StructBytes.To<KvmDebugRegs>(DebugRegs, "debug registers"));
         vcpu.SetLapic(StructBytes.To<KvmLapicState>(Lapic, "local APIC"));
-        // The TSC and its deadline are set by the machine, together with kvmclock (see MachineState).
+        // The TSC and its deadline are set by the machine, together with kvmclock (see GuestClocks).
         vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr)).Select(m => new KvmMsrEntry(m.Index, m.Value))]);
         vcpu.SetVcpuEvents(StructBytes.To<KvmVcpuEvents>(Events, "vCPU events"));
     }

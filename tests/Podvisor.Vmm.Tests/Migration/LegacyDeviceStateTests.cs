@@ -10,7 +10,7 @@ public sealed class LegacyDeviceStateTests
     [Fact]
     public void TheUartCarriesItsRegistersAndUnreadInputAndRaisesAPendingInterruptAgain()
     {
-        var source = new Uart8250(_ => { }, new CountingInterrupt());
+        var source = new Uart8250(_ => { }, new LevelInterrupt());
         source.Write(3, 0x80);            // DLAB
         source.Write(0, 0x01);            // divisor 1: 115200 baud
         source.Write(3, 0x03);
@@ -18,7 +18,7 @@ public sealed class LegacyDeviceStateTests
         source.Write(7, 0x5a);
         source.QueueInput("hi"u8);
 
-        var line = new CountingInterrupt();
+        var line = new LevelInterrupt();
         var target = new Uart8250(_ => { }, line);
         target.RestoreState(source.SaveState());
 

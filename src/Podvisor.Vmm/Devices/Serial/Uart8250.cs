@@ -5,7 +5,10 @@ namespace Podvisor.Vmm.Devices.Serial;
 /// <summary>
 /// A 16550A-compatible UART as a state machine: registers in, bytes out to a sink, an interrupt line.
 /// Transmission is instant (THR is always empty), so the guest never waits on us; input comes from
-/// <see cref="QueueInput"/> (stdin, a socket, a test).
+/// <see cref="QueueInput"/> (stdin, a socket, a test). The interrupt line is a level, high while IIR has
+/// something to report (received data with RDA enabled; THR empty, not yet acknowledged, with THRI enabled),
+/// as the chip's INTR pin is: a pulse per event was lost whenever it came while the guest had the IOAPIC pin
+/// masked, and Linux's driver then waited for a THR-empty interrupt forever (its console output stalled).
 /// </summary>
 public sealed class Uart8250 : IPortIoDevice
 {
@@ -17,13 +20,13 @@ public sealed class Uart8250 : IPortIoDevice
     private const byte MsrCts = 0x10, MsrDsr = 0x20, MsrRi = 0x40, MsrDcd = 0x80;
 
     private readonly Action<byte> _output;
-    private readonly IInterruptLine _interrupt;
+    private readonly IInterruptLevel _interrupt;
     private readonly ConcurrentQueue<byte> _input = new();
     private readonly Lock _lock = new();
     private byte _ier, _lcr = 0x03, _mcr = 0x08, _scr, _dll = 0x0c, _dlm, _fcr;
     private bool _thrEmptyPending;
 
-    public Uart8250(Action<byte> output, IInterruptLine interrupt)
+    public Uart8250(Action<byte> output, IInterruptLevel interrupt)
     {
         _output = output;
         _interrupt = interrupt;
@@ -40,27 +43,35 @@ public sealed class Uart8250 : IPortIoDevice
 
     public void QueueInput(ReadOnlySpan<byte> bytes)
     {
-        bool interrupt;
         lock (_lock)
         {
             foreach (byte b in bytes) _input.Enqueue(b);
-            interrupt = (_ier & IerRda) != 0 && bytes.Length > 0;
+            UpdateInterrupt();
         }
-        if (interrupt) _interrupt.Trigger();
     }
+
+    /// <summary>Drives the line from the registers (under the lock, so level changes keep their order).</summary>
+    private void UpdateInterrupt() =>
+        _interrupt.Set(((_ier & IerRda) != 0 && !_input.IsEmpty) || ((_ier & IerThre) != 0 && _thrEmptyPending));
 
     public void Read(ushort offset, Span<byte> data)
     {
         if (data.Length != 1) { data.Fill(0xff); return; }
-        lock (_lock) data[0] = ReadRegister(offset);
+        lock (_lock)
+        {
+            data[0] = ReadRegister(offset);
+            UpdateInterrupt();      // reading IIR or RBR may have cleared what was pending
+        }
     }
 
     public void Write(ushort offset, ReadOnlySpan<byte> data)
     {
         if (data.Length != 1) return;
-        bool interrupt;
-        lock (_lock) interrupt = WriteRegister(offset, data[0]);
-        if (interrupt) _interrupt.Trigger();
+        lock (_lock)
+        {
+            WriteRegister(offset, data[0]);
+            UpdateInterrupt();
+        }
     }
 
     /// <summary>The registers and unread input, for live migration (take it with the VM paused).</summary>
@@ -69,19 +80,17 @@ public sealed class Uart8250 : IPortIoDevice
         lock (_lock) return new UartState(_ier, _lcr, _mcr, _scr, _dll, _dlm, _fcr, _thrEmptyPending, [.. _input]);
     }
 
-    /// <summary>Puts saved registers and unread input into this UART; a pending interrupt is raised again.</summary>
+    /// <summary>Puts saved registers and unread input into this UART; the line goes high if something is pending.</summary>
     public void RestoreState(UartState state)
     {
-        bool interrupt;
         lock (_lock)
         {
             (_ier, _lcr, _mcr, _scr, _dll, _dlm, _fcr, _thrEmptyPending) =
                 (state.Ier, state.Lcr, state.Mcr, state.Scr, state.Dll, state.Dlm, state.Fcr, state.ThrEmptyPending);
             _input.Clear();
             foreach (byte b in state.Input) _input.Enqueue(b);
-            interrupt = ((_ier & IerRda) != 0 && !_input.IsEmpty) || ((_ier & IerThre) != 0 && _thrEmptyPending);
+            UpdateInterrupt();
         }
-        if (interrupt) _interrupt.Trigger();
     }
 
     private bool Dlab => (_lcr & LcrDlab) != 0;
@@ -125,14 +134,13 @@ public sealed class Uart8250 : IPortIoDevice
         }
     }
 
-    /// <summary>Returns whether the interrupt line should fire.</summary>
-    private bool WriteRegister(ushort offset, byte value)
+    private void WriteRegister(ushort offset, byte value)
     {
         switch (offset)
         {
             case 0 when Dlab:
                 _dll = value;
-                return false;
+                return;
             case 0:
                 if ((_mcr & McrLoop) != 0) _input.Enqueue(value);
                 else
@@ -141,31 +149,31 @@ public sealed class Uart8250 : IPortIoDevice
                     BytesOut++;
                 }
                 _thrEmptyPending = true;
-                return (_ier & IerThre) != 0 || ((_mcr & McrLoop) != 0 && (_ier & IerRda) != 0);
+                return;
             case 1 when Dlab:
                 _dlm = value;
-                return false;
+                return;
             case 1:
                 bool threEnabled = (value & IerThre) != 0 && (_ier & IerThre) == 0;
                 _ier = (byte)(value & 0x0f);
                 // Enabling THR-empty with an empty THR raises it at once; Linux's driver relies on this.
                 if (threEnabled) _thrEmptyPending = true;
-                return threEnabled || ((_ier & IerRda) != 0 && !_input.IsEmpty);
+                return;
             case 2:
                 _fcr = value;
                 if ((value & 0x02) != 0) _input.Clear();   // clear receive FIFO
-                return false;
+                return;
             case 3:
                 _lcr = value;
-                return false;
+                return;
             case 4:
                 _mcr = (byte)(value & 0x1f);
-                return false;
+                return;
             case 7:
                 _scr = value;
-                return false;
+                return;
             default:
-                return false;
+                return;
         }
     }
 }
