@@ -50,6 +50,15 @@ public sealed class LiveMigrationTests : IDisposable
         }
     }
 
+    /// <summary>A counting guest running as the source once it has counted past <paramref name="counted"/>, and a target built for it.</summary>
+    private (VirtualMachine Source, VirtualMachine Target) CountingPair(int pages, uint counted, ulong memoryMiB = 64)
+    {
+        var config = Config(CounterKernel(pages), memoryMiB);
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) > counted, "the guest to count");
+        return (source, Incoming(config));
+    }
+
     private string CounterKernel(int pages)
     {
         string kernel = Path.Combine(_dir, $"counter-{pages}.elf");
@@ -104,10 +113,7 @@ public sealed class LiveMigrationTests : IDisposable
     [Fact]
     public async Task ARunningGuestKeepsCountingOnTheTarget()
     {
-        var config = Config(CounterKernel(pages: 1024));
-        var source = StartSource(config);
-        WaitFor(() => Counter(source) > 100_000, "the guest to count");
-        var target = Incoming(config);
+        var (source, target) = CountingPair(pages: 1024, counted: 100_000);
 
         using var link = new LoopbackMigration();
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
@@ -127,10 +133,7 @@ public sealed class LiveMigrationTests : IDisposable
     [Fact]
     public async Task ACancelledMigrationLeavesTheVmRunningOnTheSource()
     {
-        var config = Config(CounterKernel(pages: 4096));
-        var source = StartSource(config);
-        WaitFor(() => Counter(source) > 10_000, "the guest to count");
-        var target = Incoming(config);
+        var (source, target) = CountingPair(pages: 4096, counted: 10_000);
 
         using var link = new LoopbackMigration();
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
@@ -151,10 +154,7 @@ public sealed class LiveMigrationTests : IDisposable
     [Fact]
     public async Task ATargetThatDiesMidwayLeavesTheVmRunningOnTheSource()
     {
-        var config = Config(CounterKernel(pages: 4096));
-        var source = StartSource(config);
-        WaitFor(() => Counter(source) > 10_000, "the guest to count");
-        var target = Incoming(config);
+        var (source, target) = CountingPair(pages: 4096, counted: 10_000);
 
         using var link = new LoopbackMigration();
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
@@ -191,10 +191,7 @@ public sealed class LiveMigrationTests : IDisposable
     {
         // 2048 pages (8 MiB) rewritten in a loop (all of them every few milliseconds) over a 16 MiB/s link:
         // without throttling, every round finds them all dirty again.
-        var config = Config(CounterKernel(pages: 2048));
-        var source = StartSource(config);
-        WaitFor(() => Counter(source) > 100_000, "the guest to count");
-        var target = Incoming(config);
+        var (source, target) = CountingPair(pages: 2048, counted: 100_000);
         var rounds = new List<MigrationProgress>();
 
         using var link = new LoopbackMigration();

@@ -53,7 +53,7 @@ internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
 /// A link that carries at most <paramref name="bytesPerSecond"/>: a slow network between nodes.
 /// <paramref name="onFirstWrite"/> runs before the first write after the handshake (the first message).
 /// </summary>
-internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Action? onFirstWrite = null) : Stream
+internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Action? onFirstWrite = null) : LinkStream
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private long _written;
@@ -78,6 +78,11 @@ internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Act
     public override void Flush() => inner.Flush();
     public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count, default).GetAwaiter().GetResult();
+}
+
+/// <summary>A readable, writable, unseekable stream: what a network link is.</summary>
+internal abstract class LinkStream : Stream
+{
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => true;

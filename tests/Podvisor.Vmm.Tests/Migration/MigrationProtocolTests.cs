@@ -129,7 +129,7 @@ public sealed class MigrationProtocolTests
     }
 
     /// <summary>One stream that reads from one pipe and writes to another.</summary>
-    private sealed class DuplexStream(Stream read, Stream write) : Stream
+    private sealed class DuplexStream(Stream read, Stream write) : LinkStream
     {
         public override int Read(byte[] buffer, int offset, int count) => read.Read(buffer, offset, count);
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default) => read.ReadAsync(buffer, cancel);
@@ -146,12 +146,5 @@ public sealed class MigrationProtocolTests
             }
             base.Dispose(disposing);
         }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
