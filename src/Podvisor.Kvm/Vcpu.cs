@@ -171,8 +171,7 @@ public sealed unsafe class Vcpu : IDisposable
     /// <summary>KVM_GET_MSRS for the given indices. Throws naming the first MSR the kernel refused.</summary>
     public KvmMsrEntry[] GetMsrs(params ReadOnlySpan<uint> indices)
     {
-        var entries = new KvmMsrEntry[indices.Length];
-        for (int i = 0; i < indices.Length; i++) entries[i] = new KvmMsrEntry(indices[i]);
+        var entries = EntriesFor(indices);
         int done = MsrIoctl(KvmIoctls.GetMsrs, entries);
         if (done != entries.Length)
             throw new KvmException("KVM_GET_MSRS", Errnos.EINVAL, $"MSR 0x{entries[done].Index:x} cannot be read ({done} of {entries.Length} read)");
@@ -189,13 +188,19 @@ public sealed unsafe class Vcpu : IDisposable
         var rest = candidates.ToArray().AsSpan();
         while (rest.Length > 0)
         {
-            var entries = new KvmMsrEntry[rest.Length];
-            for (int i = 0; i < rest.Length; i++) entries[i] = new KvmMsrEntry(rest[i]);
-            int done = MsrIoctl(KvmIoctls.GetMsrs, entries);
+            int done = MsrIoctl(KvmIoctls.GetMsrs, EntriesFor(rest));
             for (int i = 0; i < done; i++) readable.Add(rest[i]);
             rest = rest[Math.Min(rest.Length, done + 1)..];   // skip the one refused
         }
         return [.. readable];
+    }
+
+    /// <summary>Entries asking for these MSRs (KVM_GET_MSRS fills in their values).</summary>
+    private static KvmMsrEntry[] EntriesFor(ReadOnlySpan<uint> indices)
+    {
+        var entries = new KvmMsrEntry[indices.Length];
+        for (int i = 0; i < indices.Length; i++) entries[i] = new KvmMsrEntry(indices[i]);
+        return entries;
     }
 
     /// <summary>KVM_SET_MSRS. Throws naming the first MSR the kernel refused.</summary>

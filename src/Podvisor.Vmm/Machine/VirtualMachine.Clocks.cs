@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Podvisor.Kvm;
 using Podvisor.Kvm.Abi;
+using Podvisor.Vmm.Migration;
 
 namespace Podvisor.Vmm.Machine;
 
@@ -9,7 +10,6 @@ namespace Podvisor.Vmm.Machine;
 // `read -t` that began before the pause timed out mid-line) — and none across a migration.
 public sealed partial class VirtualMachine
 {
-    private const uint TscMsr = 0x10, TscDeadlineMsr = 0x6e0;
     private int _tscKhz;
     private bool _tscDeadlineSaved;
 
@@ -29,7 +29,7 @@ public sealed partial class VirtualMachine
         var deadlines = new List<ulong?>(_vcpus.Count);
         foreach (var vcpu in _vcpus)
         {
-            var entries = _tscDeadlineSaved ? vcpu.GetMsrs(TscMsr, TscDeadlineMsr) : vcpu.GetMsrs(TscMsr);
+            var entries = _tscDeadlineSaved ? vcpu.GetMsrs(VcpuState.TscMsr, VcpuState.TscDeadlineMsr) : vcpu.GetMsrs(VcpuState.TscMsr);
             ulong value = entries[0].Data;
             tsc.Add(value - Math.Min(value, TscCycles(_tscKhz, Stopwatch.GetTimestamp() - clockRead)));
             deadlines.Add(_tscDeadlineSaved ? entries[1].Data : null);
@@ -49,15 +49,15 @@ public sealed partial class VirtualMachine
         if (clocks.Tsc.Count != _vcpus.Count || clocks.TscDeadline.Count != _vcpus.Count)
             throw new ArgumentException($"clocks of {clocks.Tsc.Count} vCPUs for a VM of {_vcpus.Count}");
         ulong tenSeconds = (ulong)Math.Max(1, clocks.TscKhz) * 10_000;
-        _vcpus[0].SetMsrs(new KvmMsrEntry(TscMsr, clocks.Tsc[0] + tenSeconds));
+        _vcpus[0].SetMsrs(new KvmMsrEntry(VcpuState.TscMsr, clocks.Tsc[0] + tenSeconds));
         var clock = StructBytes.To<KvmClockData>(clocks.Clock, "kvmclock") with { Flags = 0 };
         _vm.SetClock(clock);
         long clockSet = Stopwatch.GetTimestamp();
         for (int i = 0; i < _vcpus.Count; i++)
-            _vcpus[i].SetMsrs(new KvmMsrEntry(TscMsr, clocks.Tsc[i] + TscCycles(clocks.TscKhz, Stopwatch.GetTimestamp() - clockSet)));
+            _vcpus[i].SetMsrs(new KvmMsrEntry(VcpuState.TscMsr, clocks.Tsc[i] + TscCycles(clocks.TscKhz, Stopwatch.GetTimestamp() - clockSet)));
         for (int i = 0; i < _vcpus.Count; i++)
         {
-            if (clocks.TscDeadline[i] is { } deadline) _vcpus[i].SetMsrs(new KvmMsrEntry(TscDeadlineMsr, deadline));
+            if (clocks.TscDeadline[i] is { } deadline) _vcpus[i].SetMsrs(new KvmMsrEntry(VcpuState.TscDeadlineMsr, deadline));
         }
     }
 

@@ -40,16 +40,7 @@ public sealed partial class VirtualMachine
             if ((slot.Flags & MemorySlotFlags.LogDirtyPages) == 0) continue;
             var log = _vm.GetDirtyLog(slot.Slot);
             ulong first = slot.MemoryOffset / GuestRam.PageSize;
-            for (int w = 0; w < log.Words.Length; w++)
-            {
-                ulong bits = log.Words[w];
-                while (bits != 0)
-                {
-                    int b = System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    dirty.MarkDirty(first + (ulong)w * 64 + (ulong)b);
-                    bits &= bits - 1;
-                }
-            }
+            foreach (ulong page in log.DirtyPages()) dirty.MarkDirty(first + page);
         }
         return dirty;
     }

@@ -14,6 +14,7 @@ using Podvisor.Vmm.Devices.Virtio.Rng;
 using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Virtio;
 using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Migration;
 
 namespace Podvisor.Vmm.Machine;
 
@@ -325,7 +326,7 @@ public sealed partial class VirtualMachine : IDisposable
             if (_migratableMsrs is null)
             {
                 _migratableMsrs = vcpu.ReadableMsrs(_kvm.GetMsrIndexList());
-                _tscDeadlineSaved = _migratableMsrs.Contains(TscDeadlineMsr);
+                _tscDeadlineSaved = _migratableMsrs.Contains(VcpuState.TscDeadlineMsr);
                 _tscKhz = _vm.CheckExtension(KvmCapability.GetTscKhz) > 0 ? vcpu.GetTscKhz() : 0;
             }
             var lapic = vcpu.GetLapic();
