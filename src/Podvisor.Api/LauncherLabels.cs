@@ -22,6 +22,18 @@ public static class LauncherLabels
     /// <summary>The name of the compute container's control API port.</summary>
     public const string ControlPortName = "control";
 
+    /// <summary>On a migration's target pod: the uid of the migration it receives the VM for.</summary>
+    public const string MigrationTarget = "podvisor.io/migration-target";
+
+    /// <summary>The name of a target pod's migration port (the source launcher connects there, mutual TLS).</summary>
+    public const string MigrationPortName = "migration";
+
+    /// <summary>The port a target launcher receives a migration on.</summary>
+    public const int MigrationPort = 8444;
+
+    /// <summary>The Secret holding a migration's TLS credentials (made by the operator, owned by the migration).</summary>
+    public static string MigrationSecretName(string migrationUid) => $"podvisor-migration-{migrationUid}";
+
     /// <summary>The Secret holding a VMI's control token (made by the operator, owned by the VMI).</summary>
     public static string ControlSecretName(string vmiUid) => $"podvisor-control-{vmiUid}";
 }

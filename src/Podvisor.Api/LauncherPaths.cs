@@ -32,6 +32,13 @@ public static class LauncherPaths
     /// <summary>The control API's bearer token, from the VMI's control Secret (key <see cref="ControlTokenKey"/>).</summary>
     public const string ControlDirectory = "/var/run/podvisor/control", ControlTokenKey = "token";
 
+    /// <summary>A migration target's TLS credentials, from the migration's Secret (<see cref="Control.MigrationTlsMaterial"/>'s files).</summary>
+    public const string MigrationDirectory = "/var/run/podvisor/migration";
+
+    /// <summary>Where the compute container leaves its last word (the kubelet's default terminationMessagePath): a source
+    /// that handed its VM over writes the migration's measurements there.</summary>
+    public const string TerminationLog = "/dev/termination-log";
+
     /// <summary>The launcher's own runtime files (console socket, vsock socket).</summary>
     public const string Runtime = "/var/run/podvisor/launcher";
 }

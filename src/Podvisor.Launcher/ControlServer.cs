@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Podvisor.Api.Control;
 
 namespace Podvisor.Launcher;
 
@@ -21,6 +22,9 @@ namespace Podvisor.Launcher;
 /// moment of attaching; what the client sends is typed). The token may also come as <c>X-Podvisor-Token</c>: the
 /// API server's pod proxy, which <c>podvisor console</c> goes through, drops <c>Authorization</c> once it has
 /// authenticated the user. Without a token file the authenticated part is closed (403), never open.
+/// Migration (the operator's side of docs/migration.md): <c>PUT /v1/migrate</c> with a <see cref="MigrateRequest"/>
+/// starts sending the VM to a target launcher; <c>GET /v1/migration</c> follows either side's progress;
+/// <c>DELETE /v1/migration</c> cancels it (the VM runs on here) until the handover.
 /// </summary>
 public sealed class ControlServer : IAsyncDisposable
 {
@@ -36,12 +40,14 @@ public sealed class ControlServer : IAsyncDisposable
     public int Port { get; }
 
     public static async Task<ControlServer> StartAsync(IVmControl vm, IPAddress address, int port, byte[]? token, X509Certificate2 certificate,
-        CancellationToken cancellationToken = default) => await StartAsync(vm, console: null, address, port, token, certificate, cancellationToken);
+        CancellationToken cancellationToken = default) => await StartAsync(vm, console: null, address, port, token, certificate, log: null, cancellationToken);
 
     /// <param name="console">The guest's console for <c>/v1/console</c> (none: 404).</param>
+    /// <param name="log">Where a migration's progress lines go.</param>
     public static async Task<ControlServer> StartAsync(IVmControl vm, ConsoleAccess? console, IPAddress address, int port, byte[]? token,
-        X509Certificate2 certificate, CancellationToken cancellationToken = default)
+        X509Certificate2 certificate, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        log ??= _ => { };
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(certificate)));
@@ -63,7 +69,8 @@ public sealed class ControlServer : IAsyncDisposable
             return await next(context);
         });
         api.MapGet("/status", () => Results.Json(vm.Status, ControlJsonContext.Default.VmStatus));
-        api.MapPut("/pause", () => vm.Pause() ? Accepted(vm) : Error(StatusCodes.Status409Conflict, $"the VM is {vm.Status.State}, not Running"));
+        api.MapPut("/pause", () => MigrationUnderWay(vm) ? Error(StatusCodes.Status409Conflict, "a migration is under way; cancel it (DELETE /v1/migration) to pause the VM")
+            : vm.Pause() ? Accepted(vm) : Error(StatusCodes.Status409Conflict, $"the VM is {vm.Status.State}, not Running"));
         api.MapPut("/unpause", () => vm.Unpause() ? Accepted(vm) : Error(StatusCodes.Status409Conflict, $"the VM is {vm.Status.State}, not Paused"));
         api.MapPut("/shutdown", () => vm.RequestShutdown() ? Accepted(vm)
             : Error(StatusCodes.Status409Conflict, "the power button was pressed but nothing in the guest listens to it (no ACPI, or not booted yet); use /v1/stop to stop it hard"));
@@ -72,6 +79,26 @@ public sealed class ControlServer : IAsyncDisposable
             vm.Stop();
             return Accepted(vm);
         });
+
+        api.MapPut("/migrate", async (HttpContext context) =>
+        {
+            MigrateRequest? request;
+            try
+            {
+                request = await System.Text.Json.JsonSerializer.DeserializeAsync(context.Request.Body, ControlApiJson.Default.MigrateRequest, context.RequestAborted);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Error(StatusCodes.Status400BadRequest, $"the body is not a migrate request: {e.Message}");
+            }
+            if (request is null) return Error(StatusCodes.Status400BadRequest, "send a migrate request as JSON (migrationUid, targetAddress, targetPort, tls)");
+            if (request.Problems() is { Count: > 0 } problems) return Error(StatusCodes.Status400BadRequest, string.Join("; ", problems));
+            return vm.StartMigration(request, log) is { } why ? Error(StatusCodes.Status409Conflict, why) : MigrationAnswer(vm, StatusCodes.Status202Accepted);
+        });
+        api.MapGet("/migration", () => vm.Migration is null ? Error(StatusCodes.Status404NotFound, "no migration has run here") : MigrationAnswer(vm, StatusCodes.Status200OK));
+        api.MapDelete("/migration", () => vm.CancelMigration() ? MigrationAnswer(vm, StatusCodes.Status202Accepted)
+            : vm.Migration is null ? Error(StatusCodes.Status404NotFound, "no migration has run here")
+            : Error(StatusCodes.Status409Conflict, $"the migration cannot be cancelled: it is {vm.Migration.Phase}{(vm.Migration.HandedOver == true ? " (the VM was handed over to the target)" : "")}"));
 
         api.MapGet("/console", (HttpContext context, CancellationToken _) => console is null
             ? Task.FromResult(Error(StatusCodes.Status404NotFound, "this launcher has no console to attach to"))
@@ -162,6 +189,11 @@ public sealed class ControlServer : IAsyncDisposable
 
     /// <summary>The token's header for requests through the API server's pod proxy (which keeps it, but not Authorization).</summary>
     public const string TokenHeader = "X-Podvisor-Token";
+
+    private static bool MigrationUnderWay(IVmControl vm) => vm.Migration is { Role: LauncherMigrationStatus.Source, Phase: LauncherMigrationPhases.Transferring };
+
+    private static IResult MigrationAnswer(IVmControl vm, int status) =>
+        Results.Json(vm.Migration, ControlApiJson.Default.LauncherMigrationStatus, statusCode: status);
 
     private static IResult Accepted(IVmControl vm) => Results.Json(vm.Status, ControlJsonContext.Default.VmStatus, statusCode: StatusCodes.Status202Accepted);
 

@@ -1,3 +1,5 @@
+using Podvisor.Api.Control;
+
 namespace Podvisor.Launcher;
 
 /// <summary>What the control API can do to the VM this launcher runs.</summary>
@@ -16,4 +18,13 @@ public interface IVmControl
 
     /// <summary>Stops the VM now, as pulling the plug does.</summary>
     void Stop();
+
+    /// <summary>This launcher's side of the current or last migration, or null.</summary>
+    LauncherMigrationStatus? Migration => null;
+
+    /// <summary>Starts sending the VM to a migration target; null, or why not. Asking again for the same migration is not an error.</summary>
+    string? StartMigration(MigrateRequest request, Action<string> log) => "this VM cannot be migrated";
+
+    /// <summary>Cancels the migration under way; false if there is none or the VM was already handed over.</summary>
+    bool CancelMigration() => false;
 }

@@ -22,6 +22,12 @@ public sealed record LauncherLayout(string Root)
 
     public string VsockSocket => Under(LauncherPaths.Runtime, "vsock.sock");
 
+    /// <summary>A migration target's TLS credentials (the migration's Secret, mounted).</summary>
+    public string MigrationDirectory => Path.Combine(Root, LauncherPaths.MigrationDirectory.TrimStart('/'));
+
+    /// <summary>The compute container's termination message file.</summary>
+    public string TerminationLog => Path.Combine(Root, LauncherPaths.TerminationLog.TrimStart('/'));
+
     /// <summary>The pod's DNS settings (the kubelet writes them), passed on to the guest by DHCP.</summary>
     public string ResolvConf => Under("/etc", "resolv.conf");
 

@@ -9,7 +9,9 @@ namespace Podvisor.Launcher;
 /// <summary>
 /// The launcher's life: read the VMI, prepare its volumes, serve the control API, run the VM with its serial
 /// console on standard output (the pod's log) and on a Unix socket, and on SIGTERM ask the guest to shut down,
-/// wait the VMI's grace period, then stop it. The exit code is the VM's (0 when the guest shut down).
+/// wait the VMI's grace period, then stop it. The exit code is the VM's (0 when the guest shut down or left by live
+/// migration; a source that handed its VM over leaves the migration's measurements as its termination message). A
+/// migration target listens for the source instead of booting, and ends with 1 if the VM never arrived.
 /// </summary>
 public static class LauncherProcess
 {
@@ -36,6 +38,23 @@ public static class LauncherProcess
             Log($"warning: {options.KvmDevice} is {backend.Describe()}: stock Linux guests do not boot without hardware-assisted KVM");
         var grace = TimeSpan.FromSeconds(vmi.Spec.TerminationGracePeriodSeconds ?? 30);
 
+        Migration.IncomingMigration? incoming = null;
+        if (options.MigrationTarget is { } migrationUid)
+        {
+            try
+            {
+                var tls = Migration.MigrationTls.From(Api.Control.MigrationTlsMaterial.ReadFolder(options.Layout.MigrationDirectory));
+                incoming = Migration.IncomingMigration.Listen(IPAddress.Parse(options.ControlAddress), options.MigrationPort, tls, migrationUid, Log);
+            }
+            catch (Exception e) when (e is LauncherException or IOException or UnauthorizedAccessException)
+            {
+                Log($"error: cannot be the target of migration {migrationUid}: {e.Message}");
+                return 2;
+            }
+            Log($"migration target for {migrationUid}: listening on {options.ControlAddress}:{incoming.Port} (mutual TLS)");
+        }
+        using var incomingMigration = incoming;
+
         using var stdout = new LineBufferedSink(Console.OpenStandardOutput());
         Directory.CreateDirectory(Path.GetDirectoryName(options.Layout.ConsoleSocket)!);
         LauncherVm? launcherVm = null;
@@ -56,15 +75,16 @@ public static class LauncherProcess
             stdout.Write(b);
             consoleSocket.Write(b);
             consoleClients.Write(b);
-        });
+        }, incoming);
         launcherVm.Started += vm => Log($"VM {name} running: {config.Cpus} vCPU, {config.MemoryMiB} MiB, {config.Disks.Count} disk(s)");
+
 
         using var certificate = ControlServer.SelfSignedCertificate(vmi.Metadata.Name ?? "podvisor-launcher");
         ControlServer control;
         try
         {
             control = await ControlServer.StartAsync(launcherVm, new ConsoleAccess(consoleClients, input => launcherVm.CurrentSerialInput(input.Span)),
-                IPAddress.Parse(options.ControlAddress), options.ControlPort, token, certificate, cancellationToken);
+                IPAddress.Parse(options.ControlAddress), options.ControlPort, token, certificate, Log, cancellationToken);
         }
         catch (IOException e)
         {
@@ -82,7 +102,8 @@ public static class LauncherProcess
             try
             {
                 podNetwork = new Network.PodNetworkSetup(network, Log);
-                var pod = podNetwork.Apply([control.Port]);
+                // The migration port is the launcher's on every pod (reserved: a VM keeps the same reachable ports wherever it runs).
+                var pod = podNetwork.Apply([control.Port, options.MigrationPort]);
                 var dns = Network.ResolvConf.Read(options.Layout.ResolvConf);
                 var lease = new Network.DhcpLease(network.GuestMac, network.GuestAddress, network.PrefixLength, network.Gateway, dns.Nameservers, dns.Search,
                     vmi.Spec.Hostname ?? vmi.Metadata.Name, pod.Mtu, TimeSpan.FromDays(1));
@@ -98,7 +119,7 @@ public static class LauncherProcess
         }
         try
         {
-            return await RunVmAsync(options, launcherVm, name, grace, stdout, Log);
+            return await RunVmAsync(options, launcherVm, incoming, name, grace, stdout, Log);
         }
         finally
         {
@@ -107,7 +128,8 @@ public static class LauncherProcess
         }
     }
 
-    private static async Task<int> RunVmAsync(LauncherOptions options, LauncherVm launcherVm, string name, TimeSpan grace, LineBufferedSink stdout, Action<string> Log)
+    private static async Task<int> RunVmAsync(LauncherOptions options, LauncherVm launcherVm, Migration.IncomingMigration? incoming, string name, TimeSpan grace,
+        LineBufferedSink stdout, Action<string> Log)
     {
         Task? shutdown = null;
         void AskTheGuestToShutDown(PosixSignalContext context)
@@ -121,7 +143,14 @@ public static class LauncherProcess
         VmStopped stopped;
         try
         {
-            stopped = await Task.Factory.StartNew(() => launcherVm.Run(options.KvmDevice), TaskCreationOptions.LongRunning);
+            stopped = await Task.Factory.StartNew(() => incoming is null ? launcherVm.Run(options.KvmDevice)
+                : launcherVm.RunIncoming(new Vmm.Migration.MigrationOptions().HandoverTimeout, options.KvmDevice), TaskCreationOptions.LongRunning);
+        }
+        catch (LauncherException e) when (incoming is not null)
+        {
+            if (shutdown is not null) await shutdown;
+            Log($"error: {e.Message}");
+            return 1;
         }
         catch (Exception e) when (e is ArgumentException or Vmm.Boot.BootException or Kvm.KvmException or IOException or UnauthorizedAccessException)
         {
@@ -131,7 +160,22 @@ public static class LauncherProcess
         if (shutdown is not null) await shutdown;
         stdout.Flush();
         Log($"VM {name} stopped: {stopped.Reason} ({stopped.Detail})");
+        if (stopped.Reason == StopReason.Migrated && launcherVm.Migration is { Role: Api.Control.LauncherMigrationStatus.Source } migration) WriteTerminationMessage(options.Layout.TerminationLog, migration, Log);
         return stopped.ExitCode;
+    }
+
+    /// <summary>The source's last migration, for the operator: the process (and its control API) ends right after a handover.</summary>
+    private static void WriteTerminationMessage(string path, Api.Control.LauncherMigrationStatus migration, Action<string> Log)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(migration, Api.Control.ControlApiJson.Default.LauncherMigrationStatus));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"warning: cannot write the termination message {path}: {e.Message}");
+        }
     }
 
     private static byte[] ReadToken(string path)

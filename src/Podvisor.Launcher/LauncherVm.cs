@@ -1,3 +1,5 @@
+using Podvisor.Api.Control;
+using Podvisor.Launcher.Migration;
 using Podvisor.Vmm.Machine;
 
 namespace Podvisor.Launcher;
@@ -6,13 +8,19 @@ namespace Podvisor.Launcher;
 /// Runs the pod's VM to its end and is what the control API acts on. A guest reboot boots the guest again
 /// (libvirt's default for KubeVirt VMs: the instance lives on), unless a shutdown was asked for: then a reset
 /// ends the VM too (a guest that answers the power button by rebooting still goes away). <see cref="Shutdown"/>
-/// is SIGTERM's path: power button, the grace period, then a hard stop.
+/// is SIGTERM's path: power button, the grace period, then a hard stop (a migration under way is cancelled first).
+/// A migration target (<see cref="RunIncoming"/>) makes the VM empty, receives it from the source and runs it from
+/// there; a source sends it on <see cref="StartMigration"/> and ends when the target has it.
 /// </summary>
-public sealed class LauncherVm(string name, MachineConfig config, Action<byte> console) : IVmControl
+/// <param name="incoming">For a migration target: where the VM comes from (then <see cref="RunIncoming"/>, not <see cref="Run(string)"/>).</param>
+public sealed class LauncherVm(string name, MachineConfig config, Action<byte> console, IncomingMigration? incoming = null) : IVmControl
 {
     private readonly Lock _lock = new();
     private VirtualMachine? _vm;
     private VmStopped? _stopped;
+    private readonly IncomingMigration? _incoming = incoming;
+    private OutgoingMigration? _outgoing;
+    private readonly CancellationTokenSource _incomingStop = new();
     private int _restarts;
     private bool _shutdownRequested;
     private double? _bootTimeMs;
@@ -29,27 +37,56 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         {
             lock (_lock)
             {
-                string state = _stopped is not null ? nameof(VmState.Stopped) : _vm is null ? "Starting" : _vm.State.ToString();
+                string state = _stopped is not null ? nameof(VmState.Stopped)
+                    : _incoming is { Status.Phase: not LauncherMigrationPhases.Completed } ? IncomingState
+                    : _vm is null ? "Starting" : _vm.State.ToString();
                 return new VmStatus(name, state, config.Cpus, config.MemoryMiB, _restarts, _bootTimeMs, _stopped?.Reason.ToString(), _stopped?.Detail, GuestInterfaces?.Invoke());
             }
         }
     }
 
     /// <summary>Boots the guest and returns when the VM has ended for good.</summary>
-    public VmStopped Run(string kvmDevice = "/dev/kvm")
+    public VmStopped Run(string kvmDevice = "/dev/kvm") =>
+        Run(kvmDevice, _incoming is null ? null : throw new InvalidOperationException("a migration target receives its VM: RunIncoming"), TimeSpan.Zero);
+
+    /// <summary>
+    /// A migration target's life: the VM made empty, filled by the source through <paramref name="incoming"/> and run
+    /// from where it was; then as <see cref="Run(string)"/> (a guest reboot boots the kernel here).
+    /// </summary>
+    /// <exception cref="LauncherException">The migration failed: the VM never ran here.</exception>
+    public VmStopped RunIncoming(TimeSpan handoverTimeout, string kvmDevice = "/dev/kvm") =>
+        Run(kvmDevice, _incoming ?? throw new InvalidOperationException("this launcher was not made as a migration target"), handoverTimeout);
+
+    private VmStopped Run(string kvmDevice, IncomingMigration? incoming, TimeSpan handoverTimeout)
     {
-        var kernel = Vmm.Boot.KernelImage.Load(config.KernelPath);
+        Vmm.Boot.KernelImage? kernel = incoming is null ? Vmm.Boot.KernelImage.Load(config.KernelPath) : null;
         while (true)
         {
             if (StoppedBeforeBoot() is { } early) return early;
             VmStopped stopped;
-            using (var vm = VirtualMachine.Create(config, console, kvmDevice, kernel))
+            using (var vm = incoming is null ? VirtualMachine.Create(config, console, kvmDevice, kernel ??= Vmm.Boot.KernelImage.Load(config.KernelPath))
+                                             : VirtualMachine.CreateIncoming(config, console, kvmDevice))
             {
                 vm.BootTimer.Marked += elapsed => { lock (_lock) _bootTimeMs = elapsed.TotalMilliseconds; };
                 if (StoppedBeforeBoot(publish: vm) is { } meanwhile) return meanwhile;   // asked while the VM was being made
-                vm.Start();
+                if (incoming is null) vm.Start();
+                else
+                {
+                    try
+                    {
+                        incoming.ReceiveAsync(vm, handoverTimeout, _incomingStop.Token).GetAwaiter().GetResult();
+                    }
+                    catch (LauncherException e)
+                    {
+                        lock (_lock) _stopped = new VmStopped(StopReason.Error, e.Message);
+                        throw;
+                    }
+                    incoming = null;
+                }
                 Started?.Invoke(vm);
                 stopped = vm.Stopped.GetAwaiter().GetResult();
+                // The VM stops at the handover, before Go has left and the target has answered: see the migration to its end.
+                if (stopped.Reason == StopReason.Migrated) OutgoingCompletion.GetAwaiter().GetResult();
             }
             lock (_lock)
             {
@@ -82,6 +119,45 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         }
     }
 
+    /// <summary>The state a migration target reports until the VM has arrived and runs.</summary>
+    public const string IncomingState = "WaitingForMigration";
+
+    /// <summary>This launcher's side of the current or last migration, or null.</summary>
+    public LauncherMigrationStatus? Migration
+    {
+        get
+        {
+            lock (_lock) return _outgoing?.Status ?? _incoming?.Status;
+        }
+    }
+
+    /// <summary>Starts sending the VM to a target; returns null, or why not (nothing started).</summary>
+    public string? StartMigration(MigrateRequest request, Action<string> log)
+    {
+        if (request.Problems() is { Count: > 0 } problems) return "the request is malformed: " + string.Join("; ", problems);
+        lock (_lock)
+        {
+            if (_incoming is not null) return "this launcher is a migration target";
+            if (_outgoing is { Finished: false } running)
+                return running.MigrationUid == request.MigrationUid ? null : $"migration {running.MigrationUid} is under way; cancel it first";
+            if (_outgoing is { MigrationUid: var uid, Status.Phase: LauncherMigrationPhases.Completed } && uid == request.MigrationUid) return null;
+            var vm = _stopped is null ? _vm : null;
+            if (vm is null || vm.State != VmState.Running)
+                return $"only a running VM migrates; this one is {(vm is null ? (_stopped is null ? "starting" : "stopped") : vm.State.ToString())}";
+            _outgoing = new OutgoingMigration(request);
+            _outgoing.Start(vm, log);
+            return null;
+        }
+    }
+
+    /// <summary>Asks the migration under way to stop: true if asked, false if there is none or it is too late (the VM was handed over).</summary>
+    public bool CancelMigration()
+    {
+        OutgoingMigration? outgoing;
+        lock (_lock) outgoing = _outgoing;
+        return outgoing is { Finished: false } && outgoing.Cancel();
+    }
+
     public bool Pause()
     {
         var vm = Current;
@@ -110,12 +186,27 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
     public void Stop()
     {
         lock (_lock) _shutdownRequested = true;
+        _incomingStop.Cancel();
         Current?.Stop(StopReason.HostRequest, "stopped through the control API");
     }
 
     /// <summary>Power button, then up to <paramref name="grace"/> for the guest to go, then a hard stop.</summary>
     public async Task ShutdownAsync(TimeSpan grace, Action<string> log)
     {
+        if (Incoming)
+        {
+            log("stopping: the VM had not arrived, nothing ran here");
+            Stop();
+            return;
+        }
+        OutgoingMigration? outgoing;
+        lock (_lock) outgoing = _outgoing;
+        if (outgoing is { Finished: false } && outgoing.Cancel())
+        {
+            log($"cancelling migration {outgoing.MigrationUid} before shutting down");
+            await outgoing.Completion;
+            if (outgoing.Status.HandedOver == true) return;       // the VM left for the target meanwhile: nothing to shut down here
+        }
         bool heard = RequestShutdown();
         log(heard ? $"asked the guest to shut down (ACPI power button); waiting up to {grace.TotalSeconds:0} s"
                   : $"pressed the power button, but the guest does not listen to it; waiting up to {grace.TotalSeconds:0} s before stopping it");
@@ -123,6 +214,16 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         if (vm is not null && await Task.WhenAny(vm.Stopped, Task.Delay(grace)) == vm.Stopped) return;
         log("the guest did not shut down within the grace period: stopping it");
         Current?.Stop(StopReason.HostRequest, $"the guest did not shut down within {grace.TotalSeconds:0} s of the request");
+    }
+
+    private Task OutgoingCompletion
+    {
+        get { lock (_lock) return _outgoing?.Completion ?? Task.CompletedTask; }
+    }
+
+    private bool Incoming
+    {
+        get { lock (_lock) return _stopped is null && _incoming is { Status.Phase: not LauncherMigrationPhases.Completed }; }
     }
 
     private VirtualMachine? Current

@@ -8,7 +8,11 @@ var controlAddress = new Option<string>("--control-address") { Description = "ad
 var tokenFile = new Option<string?>("--control-token-file") { Description = "file holding the bearer token the control API demands (without it only /readyz and /healthz answer)" };
 var rootDir = new Option<string>("--root") { Description = "folder the pod's paths are under (a node agent running launchers as plain processes gives its own)", DefaultValueFactory = _ => "/" };
 var kvmDevice = new Option<string>("--kvm-device") { Description = "KVM device node", DefaultValueFactory = _ => "/dev/kvm" };
+var migrationTarget = new Option<string?>("--migration-target") { Description = "receive the VM from a live migration (this migration's uid) instead of booting it; TLS credentials from the pod's migration folder" };
+var migrationPort = new Option<int>("--migration-port") { Description = "TCP port a migration target listens on (0: any free port, printed)", DefaultValueFactory = _ => Podvisor.Api.LauncherLabels.MigrationPort };
 root.Options.Add(spec);
+root.Options.Add(migrationTarget);
+root.Options.Add(migrationPort);
 root.Options.Add(controlPort);
 root.Options.Add(controlAddress);
 root.Options.Add(tokenFile);
@@ -16,7 +20,7 @@ root.Options.Add(rootDir);
 root.Options.Add(kvmDevice);
 root.SetAction((parse, ct) => LauncherProcess.RunAsync(new LauncherOptions(
     parse.GetValue(spec)!, parse.GetValue(controlAddress)!, parse.GetValue(controlPort), parse.GetValue(tokenFile),
-    new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!), ct));
+    new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!, parse.GetValue(migrationTarget), parse.GetValue(migrationPort)), ct));
 var helpersTarget = new Argument<string>("folder") { Description = "where to put the helpers (an emptyDir other init containers mount)" };
 var installHelpers = new Command("install-helpers", "Install the static helpers (podvisor-copy) for init containers of images that hold only files.") { helpersTarget };
 installHelpers.SetAction(parse => Helpers.Install(parse.GetValue(helpersTarget)!, line => Console.Error.WriteLine($"podvisor-launcher: {line}")));

@@ -25,7 +25,7 @@ public sealed class ConsoleWebSocketTests : IAsyncDisposable
     private async Task<int> StartAsync()
     {
         _server = await ControlServer.StartAsync(new RunningVm(), new ConsoleAccess(_output, input => { lock (_typed) _typed.AddRange(input.ToArray()); }),
-            IPAddress.Loopback, 0, Encoding.UTF8.GetBytes(Token), ControlServer.SelfSignedCertificate("vm1"), _ct);
+            IPAddress.Loopback, 0, Encoding.UTF8.GetBytes(Token), ControlServer.SelfSignedCertificate("vm1"), cancellationToken: _ct);
         return _server.Port;
     }
 

@@ -5,7 +5,7 @@ public sealed record VmStopped(StopReason Reason, string Detail)
 {
     public int ExitCode => Reason switch
     {
-        StopReason.GuestPowerOff or StopReason.GuestReset or StopReason.HostRequest => 0,
+        StopReason.GuestPowerOff or StopReason.GuestReset or StopReason.HostRequest or StopReason.Migrated => 0,
         StopReason.TripleFault => 2,
         _ => 1,
     };

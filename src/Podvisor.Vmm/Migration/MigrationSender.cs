@@ -22,6 +22,10 @@ public sealed class MigrationSender
     private readonly PageBatch _batch = new();
     private readonly Stopwatch _clock = new();
     private ulong _bytesSent, _pagesSent, _zeroPages;
+    private CancellationToken _stop;
+
+    /// <summary>How long a frame under way may still take once the migration is cancelled or out of time.</summary>
+    private static readonly TimeSpan StuckFrameGrace = TimeSpan.FromSeconds(5);
     private int _maxThrottle;
 
     public MigrationSender(VirtualMachine vm, Stream link, MigrationOptions? options = null, IProgress<MigrationProgress>? progress = null)
@@ -43,14 +47,19 @@ public sealed class MigrationSender
         double gib = Math.Max(1.0, _vm.Memory.Size / (double)(1UL << 30));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         deadline.CancelAfter(_options.CompletionTimeoutPerGiB * gib);
-        var token = deadline.Token;
+        // A cancel or the deadline is honoured between frames (_stop), so the link stays in step and the target is
+        // told why; the I/O itself is cut only if a frame then still has not gone through (a stalled target).
+        _stop = deadline.Token;
+        using var hardStop = new CancellationTokenSource();
+        using var escalate = _stop.Register(() => hardStop.CancelAfter(StuckFrameGrace));
+        var token = hardStop.Token;
         bool paused = false, loggingDirty = false, handedOver = false;
         try
         {
             await _channel.HandshakeAsync(token);
             await _channel.SendJsonAsync(MigrationMessage.Hello, new MigrationHello(MigrationChannel.ProtocolVersion, _vm.Config.Cpus, _vm.Memory.Size,
                 PageBatch.PageSize, [.. _vm.VirtioDevices.Select(d => d.Device.Type.ToString())]), MigrationJson.Default.MigrationHello, token);
-            await _channel.ExpectAsync(MigrationMessage.Accept, token);
+            await _channel.ExpectAsync(MigrationMessage.Accept, _stop);   // a read cut short leaves the link able to carry the Abort
 
             _vm.StartDirtyLogging();
             loggingDirty = true;
@@ -68,14 +77,16 @@ public sealed class MigrationSender
             var state = _vm.SaveState();
             var saved = downtime.Elapsed;
             await _channel.SendJsonAsync(MigrationMessage.State, state, MigrationJson.Default.MachineState, token);
-            await ExpectWithinAsync(MigrationMessage.StateLoaded, token);
+            await ExpectWithinAsync(MigrationMessage.StateLoaded, _stop);
             var restored = downtime.Elapsed;
 
             // The handover: from here the VM must never resume on this side.
             handedOver = true;
             _vm.CompleteMigration("live-migrated to the target");
-            await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, token);
-            await ExpectWithinAsync(MigrationMessage.Running, token);
+            // Past this point a cancel or the deadline must not stop Go from leaving: the VM would run nowhere.
+            using (var handover = new CancellationTokenSource(_options.HandoverTimeout))
+                await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, handover.Token);
+            await ExpectWithinAsync(MigrationMessage.Running, CancellationToken.None);
             downtime.Stop();
             var parts = new DowntimeBreakdown(pause, lastPages - pause, last.CountDirty(), saved - lastPages, restored - saved, downtime.Elapsed - restored);
             return new MigrationResult(_clock.Elapsed, downtime.Elapsed, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle, parts);
@@ -198,6 +209,7 @@ public sealed class MigrationSender
 
     private async Task FlushBatchAsync(CancellationToken token)
     {
+        _stop.ThrowIfCancellationRequested();
         if (_batch.Count == 0) return;
         var payload = _batch.Payload;
         await _channel.SendAsync(MigrationMessage.Pages, payload, token, flush: false);

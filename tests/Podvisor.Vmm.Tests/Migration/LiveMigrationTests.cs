@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Podvisor.Testing;
 using Podvisor.Vmm.Machine;
 using Podvisor.Vmm.Memory;
 using Podvisor.Vmm.Migration;

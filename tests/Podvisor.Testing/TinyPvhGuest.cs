@@ -2,14 +2,14 @@ using System.Buffers.Binary;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Podvisor.Vmm.Tests.Migration;
+namespace Podvisor.Testing;
 
 /// <summary>
 /// Hand-built PVH "kernels": a few instructions of 32-bit code in an ELF with the PVH entry note, which
 /// the VMM boots like a vmlinux. They run on any KVM, kvm_pvm included, so migration is tested on this host
 /// without a Linux guest.
 /// </summary>
-internal static class TinyPvhGuest
+public static class TinyPvhGuest
 {
     public const uint LoadAddress = 0x10_0000;
     /// <summary>The counting guests' counter (a 32-bit word).</summary>

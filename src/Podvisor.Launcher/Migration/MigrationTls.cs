@@ -1,0 +1,135 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Podvisor.Api.Control;
+
+namespace Podvisor.Launcher.Migration;
+
+/// <summary>
+/// Mutual TLS for the migration link: each end presents the migration's certificate and accepts only a peer whose
+/// certificate chains to the migration's own CA (<see cref="MigrationTlsMaterial"/>). Host names are not checked:
+/// the CA exists for this one migration, so a certificate it signed identifies a party to it whatever address it
+/// is reached at (pod IPs are not in certificates). TLS 1.3 only.
+/// </summary>
+public sealed class MigrationTls : IDisposable
+{
+    /// <summary>How long a peer gets to complete the handshake (a connection that never speaks is dropped).</summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly X509Certificate2 _ca;
+    private readonly X509Certificate2 _certificate;
+
+    private MigrationTls(X509Certificate2 ca, X509Certificate2 certificate)
+    {
+        _ca = ca;
+        _certificate = certificate;
+    }
+
+    /// <exception cref="LauncherException">The PEM cannot be read, or the certificate is not from the CA.</exception>
+    public static MigrationTls From(MigrationTlsMaterial material)
+    {
+        X509Certificate2? ca = null, certificate = null;
+        try
+        {
+            ca = X509Certificate2.CreateFromPem(material.CaCertificatePem);
+            certificate = X509Certificate2.CreateFromPem(material.CertificatePem, material.KeyPem);
+            var tls = new MigrationTls(ca, certificate);
+            if (!tls.Trusted(certificate, out string why)) throw new LauncherException($"the migration certificate does not chain to the migration CA: {why}");
+            return tls;
+        }
+        catch (CryptographicException e)
+        {
+            ca?.Dispose();
+            certificate?.Dispose();
+            throw new LauncherException($"the migration's TLS credentials cannot be read: {e.Message}");
+        }
+        catch (LauncherException)
+        {
+            ca?.Dispose();
+            certificate?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The target's side: the handshake on an accepted connection, the source's certificate demanded.</summary>
+    public async Task<SslStream> AcceptAsync(Stream connection, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(connection, leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = _certificate,
+                ClientCertificateRequired = true,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
+            }, timeout.Token);
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The source's side: the handshake on a connection to the target, this end's certificate presented.</summary>
+    public async Task<SslStream> ConnectAsync(Stream connection, CancellationToken cancellationToken)
+    {
+        var ssl = new SslStream(connection, leaveInnerStreamOpen: false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "podvisor-migration-target",
+                ClientCertificates = [_certificate],
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => _certificate,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
+            }, timeout.Token);
+            return ssl;
+        }
+        catch
+        {
+            await ssl.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> chains to the migration's CA (and nothing else), and if not why.</summary>
+    private bool Trusted(X509Certificate certificate, out string why)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(_ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        var peer = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        try
+        {
+            if (chain.Build(peer) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(_ca.RawDataMemory.Span))
+            {
+                why = "";
+                return true;
+            }
+            why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).DefaultIfEmpty("it is not signed by the CA"));
+            return false;
+        }
+        finally
+        {
+            if (!ReferenceEquals(peer, certificate)) peer.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        _ca.Dispose();
+        _certificate.Dispose();
+    }
+}
