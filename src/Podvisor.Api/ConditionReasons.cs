@@ -23,4 +23,10 @@ public static class ConditionReasons
 
     /// <summary>Ready=False while the launcher starts and the guest boots.</summary>
     public const string GuestNotRunning = "GuestNotRunning";
+
+    /// <summary>A migration's Ready=False while it waits its turn (another migration of the VMI, or the limits).</summary>
+    public const string MigrationWaiting = "MigrationWaiting";
+
+    /// <summary>A migration's Ready=False once it failed: the message says why (the VM runs on at the source).</summary>
+    public const string MigrationFailed = "MigrationFailed";
 }

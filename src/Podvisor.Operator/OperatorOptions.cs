@@ -20,9 +20,12 @@ public sealed record OperatorOptions
 
     public LauncherPodOptions Launcher { get; init; } = new();
 
+    public Controllers.MigrationLimits Migrations { get; init; } = new();
+
     /// <summary>
     /// --kubeconfig PATH --lease-namespace NS --identity NAME (else KUBECONFIG, POD_NAMESPACE, POD_NAME);
-    /// --launcher-image IMAGE --launcher-service-account NAME --device-access extended-resources|privileged.
+    /// --launcher-image IMAGE --launcher-service-account NAME --device-access extended-resources|privileged;
+    /// --parallel-migrations N --parallel-outbound-migrations-per-node N (KubeVirt's names).
     /// </summary>
     /// <exception cref="ArgumentException">A value is not one the option takes.</exception>
     public static OperatorOptions Parse(string[] args)
@@ -35,8 +38,13 @@ public sealed record OperatorOptions
             "privileged" => DeviceAccess.Privileged,
             var other => throw new ArgumentException($"--device-access: \"{other}\" is not extended-resources or privileged"),
         };
+        int Count(string name, int fallback) => Arg(name) is not { } text ? fallback
+            : int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0 ? n
+            : throw new ArgumentException($"{name}: \"{text}\" is not a positive whole number");
         return new OperatorOptions
         {
+            Migrations = new Controllers.MigrationLimits(Count("--parallel-migrations", defaults.Migrations.PerCluster),
+                Count("--parallel-outbound-migrations-per-node", defaults.Migrations.OutboundPerNode)),
             Kubeconfig = Arg("--kubeconfig") ?? Environment.GetEnvironmentVariable("KUBECONFIG"),
             LeaseNamespace = Arg("--lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? defaults.LeaseNamespace,
             Identity = Arg("--identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? defaults.Identity,

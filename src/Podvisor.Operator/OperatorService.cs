@@ -33,15 +33,21 @@ public sealed class OperatorService(IKubernetes client, OperatorOptions options,
         void Log(string message) => logger.LogInformation("{Message}", message);
         var vms = CustomResourceInformers.Create<VirtualMachine>(client, "virtualmachines", Log);
         var vmis = CustomResourceInformers.Create<VirtualMachineInstance>(client, "virtualmachineinstances", Log);
+        var migrations = CustomResourceInformers.Create<VirtualMachineInstanceMigration>(client, "virtualmachineinstancemigrations", Log);
         var pods = PodInformers.Create(client, LauncherLabels.Selector, VirtualMachineInstanceController.VmiKeyOf, Log);
         var events = new EventRecorder(client, "podvisor-operator", Log);
         var vmController = new VirtualMachineController(client, vms, vmis, events, Log, options.Workers);
         var vmiController = new VirtualMachineInstanceController(client, vmis, pods, events, options.Launcher, Log, options.Workers);
-        var informers = new[] { Task.Run(() => vms.RunAsync(leading)), Task.Run(() => vmis.RunAsync(leading)), Task.Run(() => pods.RunAsync(leading)) };
-        await Task.WhenAll(vms.Synced, vmis.Synced, pods.Synced).WaitAsync(leading);
+        using var launchers = new LauncherClient(options.Launcher.ControlPort);
+        var migrationController = new MigrationController(client, migrations, vmis, pods, launchers, events, options.Launcher, options.Migrations, Log, options.Workers);
+        var informers = new[]
+        {
+            Task.Run(() => vms.RunAsync(leading)), Task.Run(() => vmis.RunAsync(leading)), Task.Run(() => pods.RunAsync(leading)), Task.Run(() => migrations.RunAsync(leading)),
+        };
+        await Task.WhenAll(vms.Synced, vmis.Synced, pods.Synced, migrations.Synced).WaitAsync(leading);
         logger.LogInformation("{Identity}: caches synced ({Vms} VMs, {Vmis} instances, {Pods} launcher pods); controllers running",
             options.Identity, vms.List().Count, vmis.List().Count, pods.List().Count);
-        await Task.WhenAll(vmController.Controller.RunAsync(leading), vmiController.Controller.RunAsync(leading));
+        await Task.WhenAll(vmController.Controller.RunAsync(leading), vmiController.Controller.RunAsync(leading), migrationController.Controller.RunAsync(leading));
         await Task.WhenAll(informers);
     }
 }

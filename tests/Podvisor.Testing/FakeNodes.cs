@@ -287,7 +287,7 @@ public sealed class FakeNodes : IAsyncDisposable
         foreach (var node in _nodes)
         {
             var labels = node.Metadata.Labels;
-            if (pod.Spec.NodeSelector?.Any(kv => !labels.TryGetValue(kv.Key, out string? v) || v != kv.Value) == true)
+            if (pod.Spec.NodeSelector?.Any(kv => !labels.TryGetValue(kv.Key, out string? v) || v != kv.Value) == true || !AffinityAllows(pod, labels))
             {
                 selectorMisses++;
                 continue;
@@ -306,6 +306,25 @@ public sealed class FakeNodes : IAsyncDisposable
         if (selectorMisses > 0) reasons.Add($"{selectorMisses} node(s) didn't match Pod's node affinity/selector");
         if (resourceMisses > 0) reasons.Add($"{resourceMisses} Insufficient {missing}");
         return (null, $"0/{_nodes.Count} nodes are available: {string.Join(", ", reasons)}.");
+    }
+
+    /// <summary>Required node affinity: some term whose every expression (In, NotIn, Exists, DoesNotExist) the node's labels meet.</summary>
+    private static bool AffinityAllows(V1Pod pod, IDictionary<string, string> labels)
+    {
+        var terms = pod.Spec.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution?.NodeSelectorTerms;
+        if (terms is null || terms.Count == 0) return true;
+        return terms.Any(term => (term.MatchExpressions ?? []).All(e =>
+        {
+            bool has = labels.TryGetValue(e.Key, out string? value);
+            return e.OperatorProperty switch
+            {
+                "In" => has && e.Values.Contains(value!),
+                "NotIn" => !has || !e.Values.Contains(value!),
+                "Exists" => has,
+                "DoesNotExist" => !has,
+                _ => false,
+            };
+        }));
     }
 
     private decimal Used(string node, string resource) =>

@@ -17,6 +17,8 @@ namespace Podvisor.Operator.Controllers;
 /// with the reason.</item>
 /// </list>
 /// Phases only move forward, and Succeeded/Failed are final: a VMI never runs twice (the VM controller makes a new one).
+/// With migrations the VM's pod is <see cref="MigrationPolicy.CurrentPod"/>: the source until the migration completes,
+/// the target after; while one is in flight the source's end says nothing about the VM.
 /// </summary>
 public static class VmiStatusPolicy
 {
@@ -33,10 +35,15 @@ public static class VmiStatusPolicy
         if (current is VmiPhases.Succeeded or VmiPhases.Failed)
             return new(false, status);
 
-        var pod = pods.FirstOrDefault(p => p.Metadata.DeletionTimestamp is null) ?? pods.FirstOrDefault();
+        var pod = MigrationPolicy.CurrentPod(vmi, pods);
         string phase;
         string? reason = null;
         bool needsPod = false;
+        if (MigrationPolicy.InFlight(vmi) && (pod is null || pod.Status?.Phase is "Succeeded" or "Failed"))
+        {
+            // The source ends when it hands the VM over (or is killed midway): the migration controller decides where the VM is.
+            return new(false, status);
+        }
         if (pod is null)
         {
             if (current is VmiPhases.Scheduling or VmiPhases.Scheduled or VmiPhases.Running)
