@@ -10,7 +10,7 @@ namespace Podvisor.EndToEnd.Tests;
 
 /// <summary>
 /// What every end-to-end test starts from: a real API server with the CRDs, a scratch folder, the operator as
-/// its own process, and one node whose launcher pods run as <c>podvisor-launcher</c> processes.
+/// its own process, and a node or two whose launcher pods run as <c>podvisor-launcher</c> processes.
 /// </summary>
 internal sealed class LocalCluster : IAsyncDisposable
 {
@@ -48,7 +48,8 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>Starts everything, with namespace <paramref name="ns"/> made and the node serving it.</summary>
     /// <param name="claimFolder">Where a PersistentVolumeClaim's files live on the node.</param>
-    public static async Task<LocalCluster> StartAsync(string ns, Func<string, string>? claimFolder, CancellationToken cancellationToken)
+    /// <param name="nodes">The nodes' names (default: node-a alone); pods are placed on the first that fits.</param>
+    public static async Task<LocalCluster> StartAsync(string ns, Func<string, string>? claimFolder, CancellationToken cancellationToken, string[]? nodes = null)
     {
         var server = await KubeApiServer.StartAsync(cancellationToken);
         // Short: a pod's console socket is STORAGE/pods/UID/var/run/podvisor/launcher/console.sock, and a Unix socket path
@@ -58,7 +59,8 @@ internal sealed class LocalCluster : IAsyncDisposable
         await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: cancellationToken);
         cluster.Launchers = new LauncherPods(cluster.Client, Repository.BuiltAssembly("Podvisor.Launcher", "podvisor-launcher.dll", "linux-x64"), cluster.Storage,
             claimFolder is null ? null : claim => claimFolder(claim));
-        cluster.Nodes = await FakeNodes.StartAsync(cluster.Client, "podvisor.io/component=launcher", [("node-a", null)], ns, cancellationToken: cancellationToken);
+        cluster.Nodes = await FakeNodes.StartAsync(cluster.Client, "podvisor.io/component=launcher", (nodes ?? ["node-a"]).Select(n => (n, (IDictionary<string, string>?)null)), ns,
+            cancellationToken: cancellationToken);
         cluster.Nodes.Runtime = cluster.Launchers;
         cluster.StartOperator($"{ns}-operator");
         return cluster;

@@ -28,6 +28,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         public required NetworkNamespace Network;
         public required string PodIp;
         public required string NodeIp;
+        public required string Root;
         public readonly StringBuilder Stdout = new(), Stderr = new();
         public Task? Watcher;
     }
@@ -41,6 +42,13 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         var entry = _pods.Values.Where(p => p.Pod.Metadata.NamespaceProperty == ns && p.Pod.Metadata.Labels is { } labels
             && labels.TryGetValue("podvisor.io/vmi", out string? name) && name == vmi).MaxBy(p => p.Process.StartTime);
         if (entry is null) return "";
+        lock (entry.Stdout) return entry.Stdout.ToString();
+    }
+
+    /// <summary>The serial console one pod's launcher printed (a migration's source and target each have theirs).</summary>
+    public string ConsoleOf(V1Pod pod)
+    {
+        if (!_pods.TryGetValue(pod.Metadata.Uid, out var entry)) return "";
         lock (entry.Stdout) return entry.Stdout.ToString();
     }
 
@@ -98,7 +106,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         psi.Environment["POD_NAMESPACE"] = pod.Metadata.NamespaceProperty;
         psi.Environment["POD_IP"] = podIp;
         var process = Process.Start(psi)!;
-        var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp, NodeIp = nodeIp };
+        var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp, NodeIp = nodeIp, Root = root };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stdout) entry.Stdout.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stderr) entry.Stderr.AppendLine(e.Data); };
         process.BeginOutputReadLine();
@@ -172,6 +180,9 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         await entry.Process.WaitForExitAsync(CancellationToken.None);
         string tail;
         lock (entry.Stderr) tail = string.Join('\n', entry.Stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(5));
+        // As the kubelet does: the container's termination message file if it wrote one, else (FallbackToLogsOnError) its last lines.
+        string terminationLog = Path.Combine(entry.Root, "dev", "termination-log");
+        if (File.Exists(terminationLog) && await File.ReadAllTextAsync(terminationLog, CancellationToken.None) is { Length: > 0 } message) tail = message;
         await report(Ended(entry.Pod, podIp, entry.Process.ExitCode, tail));
     }
 

@@ -25,7 +25,8 @@ public sealed class NetworkNamespace : IDisposable
     /// <summary>
     /// Links this namespace to the caller's with a veth pair, as a CNI plugin wires a pod: <paramref name="inside"/>
     /// (e.g. eth0) gets <paramref name="insideCidr"/> and a default route via <paramref name="outsideAddress"/>, which
-    /// the outer end <paramref name="outside"/> gets (with the same prefix). The pair goes with the namespace.
+    /// the outer end <paramref name="outside"/> gets (with the same prefix), with forwarding on so such namespaces reach
+    /// each other through the caller's. The pair goes with the namespace.
     /// </summary>
     public void LinkToCaller(string inside, string insideCidr, string outside, string outsideAddress)
     {
@@ -39,6 +40,9 @@ public sealed class NetworkNamespace : IDisposable
         Ip("-n", Name, "route", "add", "default", "via", outsideAddress);
         Ip("addr", "add", outsideAddress + prefix, "dev", outside);
         Ip("link", "set", outside, "up");
+        // Packets from the namespace may be routed on (to another pod's link), as a CNI plugin's node routes pods to
+        // each other; set on this link alone, so the machine's own forwarding setting is left as it is.
+        File.WriteAllText($"/proc/sys/net/ipv4/conf/{outside}/forwarding", "1");
     }
 
     /// <summary>Runs <paramref name="command"/> inside the namespace to its end; its standard output.</summary>

@@ -53,47 +53,37 @@ public sealed class MigrationTls : IDisposable
     }
 
     /// <summary>The target's side: the handshake on an accepted connection, the source's certificate demanded.</summary>
-    public async Task<SslStream> AcceptAsync(Stream connection, CancellationToken cancellationToken)
-    {
-        var ssl = new SslStream(connection, leaveInnerStreamOpen: false);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(HandshakeTimeout);
-        try
+    public Task<SslStream> AcceptAsync(Stream connection, CancellationToken cancellationToken) =>
+        HandshakeAsync(connection, (ssl, ct) => ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
         {
-            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-            {
-                ServerCertificate = _certificate,
-                ClientCertificateRequired = true,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
-            }, timeout.Token);
-            return ssl;
-        }
-        catch
-        {
-            await ssl.DisposeAsync();
-            throw;
-        }
-    }
+            ServerCertificate = _certificate,
+            ClientCertificateRequired = true,
+            EnabledSslProtocols = SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
+        }, ct), cancellationToken);
 
     /// <summary>The source's side: the handshake on a connection to the target, this end's certificate presented.</summary>
-    public async Task<SslStream> ConnectAsync(Stream connection, CancellationToken cancellationToken)
+    public Task<SslStream> ConnectAsync(Stream connection, CancellationToken cancellationToken) =>
+        HandshakeAsync(connection, (ssl, ct) => ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "podvisor-migration-target",
+            ClientCertificates = [_certificate],
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => _certificate,
+            EnabledSslProtocols = SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
+        }, ct), cancellationToken);
+
+    /// <summary>Runs one side's handshake within <see cref="HandshakeTimeout"/>; the stream is closed if it fails.</summary>
+    private static async Task<SslStream> HandshakeAsync(Stream connection, Func<SslStream, CancellationToken, Task> authenticate, CancellationToken cancellationToken)
     {
         var ssl = new SslStream(connection, leaveInnerStreamOpen: false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(HandshakeTimeout);
         try
         {
-            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = "podvisor-migration-target",
-                ClientCertificates = [_certificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => _certificate,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
-            }, timeout.Token);
+            await authenticate(ssl, timeout.Token);
             return ssl;
         }
         catch

@@ -27,6 +27,10 @@ public sealed record MasqueradePlan(
     /// <summary>The nftables table the rules live in; replaced whole, so applying the plan twice changes nothing.</summary>
     public const string NftTable = "podvisor";
 
+    /// <summary>The gateway's (the TAP's) MAC, the same in every pod: a guest that migrates keeps its ARP entry for the
+    /// gateway and its traffic flows on at once (a fresh random MAC on the target would be dropped until the entry aged).</summary>
+    public const string GatewayMac = "02:00:00:70:76:01";
+
     /// <summary>The plan for the VMI's pod network, or null when it has none. Refuses, by field, what it cannot bind.</summary>
     public static MasqueradePlan? For(VirtualMachineInstance vmi)
     {

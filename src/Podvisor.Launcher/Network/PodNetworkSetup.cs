@@ -27,7 +27,7 @@ public sealed class PodNetworkSetup(MasqueradePlan plan, Action<string> log)
         if (!NetworkInterface.GetAllNetworkInterfaces().Any(i => i.Name == MasqueradePlan.TapName))
             Run("ip", "tuntap", "add", "dev", MasqueradePlan.TapName, "mode", "tap");
         _tapMade = true;
-        Run("ip", "link", "set", "dev", MasqueradePlan.TapName, "mtu", pod.Mtu.ToString(CultureInfo.InvariantCulture), "up");
+        Run("ip", "link", "set", "dev", MasqueradePlan.TapName, "address", MasqueradePlan.GatewayMac, "mtu", pod.Mtu.ToString(CultureInfo.InvariantCulture), "up");
         Run("ip", "addr", "replace", $"{plan.Gateway}/{plan.PrefixLength}", "dev", MasqueradePlan.TapName);
         EnableForwarding();
         Run("nft", ["-f", "-"], stdin: plan.NftRuleset(MasqueradePlan.PodInterface, launcherPorts));   // one transaction: all or nothing
