@@ -24,6 +24,9 @@ public static class ConditionReasons
     /// <summary>Ready=False while the launcher starts and the guest boots.</summary>
     public const string GuestNotRunning = "GuestNotRunning";
 
+    /// <summary>Failed: the source handed the VM over to a migration target that never ran it (the VM runs nowhere).</summary>
+    public const string MigrationLost = "MigrationLost";
+
     /// <summary>A migration's Ready=False while it waits its turn (another migration of the VMI, or the limits).</summary>
     public const string MigrationWaiting = "MigrationWaiting";
 

@@ -152,4 +152,45 @@ public sealed class VmiStatusPolicyTests
         vmi.Status = Observe(vmi, pod);
         Assert.True(VmiStatusPolicy.Same(vmi.Status, VmiStatusPolicy.Observe(vmi, [pod], null, Now.AddMinutes(1)).Status));
     }
+
+    /// <summary>The source pod of a migration that handed its VM over and exited 0, with its report as termination message.</summary>
+    private static V1Pod HandedOverSource()
+    {
+        var pod = Pod("Succeeded", node: "node-a");
+        pod.Status.ContainerStatuses[0].State = new V1ContainerState
+        {
+            Terminated = new V1ContainerStateTerminated { ExitCode = 0, Message = """{"migrationUid":"m1","role":"Source","phase":"Completed","handedOver":true}""" },
+        };
+        return pod;
+    }
+
+    [Fact]
+    public void TheSourceEndingDuringAMigrationIsNotTheVmEnding()
+    {
+        var vmi = Vmi(VmiPhases.Running);
+        vmi.Status!.MigrationState = new MigrationState { MigrationUid = "m1", SourcePod = "podvisor-launcher-vm-abcde", StartTimestamp = Now };
+        var status = Observe(vmi, HandedOverSource());
+        Assert.Equal(VmiPhases.Running, status.Phase);
+    }
+
+    [Fact]
+    public void ASourceThatHandedItsVmOverToATargetThatNeverRanItFailsTheVmi()
+    {
+        var vmi = Vmi(VmiPhases.Running);
+        vmi.Status!.MigrationState = new MigrationState { MigrationUid = "m1", SourcePod = "podvisor-launcher-vm-abcde", StartTimestamp = Now, Failed = true };
+        var status = Observe(vmi, HandedOverSource());
+        Assert.Equal((VmiPhases.Failed, ConditionReasons.MigrationLost), (status.Phase, status.Reason));
+    }
+
+    [Fact]
+    public void AfterACompletedMigrationTheTargetIsTheVmsPod()
+    {
+        var vmi = Vmi(VmiPhases.Running);
+        vmi.Status!.MigrationState = new MigrationState { MigrationUid = "m1", SourcePod = "podvisor-launcher-vm-abcde", TargetPod = "target", StartTimestamp = Now, Completed = true };
+        var target = Pod("Running", node: "node-b", ready: true);
+        target.Metadata = new V1ObjectMeta { Name = "target", Uid = "target-uid", Labels = new Dictionary<string, string> { [LauncherLabels.MigrationTarget] = "m1" } };
+        var status = Observe(vmi, HandedOverSource(), target);
+        Assert.Equal((VmiPhases.Running, "node-b"), (status.Phase, status.NodeName));
+        Assert.True(Conditions.IsTrue(status.Conditions, ConditionTypes.Ready));
+    }
 }

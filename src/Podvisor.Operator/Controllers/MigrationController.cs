@@ -278,7 +278,7 @@ public sealed class MigrationController
                 return ReconcileResult.After(PollInterval);
             }
         }
-        else if (source is not null) sent = TerminationMessage(source);
+        else if (source is not null) sent = MigrationPolicy.SourceReport(source);
 
         bool targetRuns = target is { Status.Phase: "Running" } && target.Status.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.Ready == true;
         if (sent is { Phase: LauncherMigrationPhases.Transferring })
@@ -329,21 +329,6 @@ public sealed class MigrationController
         return ReconcileResult.After(PollInterval);
     }
 
-    /// <summary>What a source that ended said about its migration (its termination message), if anything.</summary>
-    private static LauncherMigrationStatus? TerminationMessage(V1Pod pod)
-    {
-        string? message = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.State?.Terminated?.Message;
-        if (string.IsNullOrWhiteSpace(message) || !message.TrimStart().StartsWith('{')) return null;
-        try
-        {
-            return JsonSerializer.Deserialize(message, ControlApiJson.Default.LauncherMigrationStatus);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     private static string PodEnd(V1Pod pod)
     {
         var terminated = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.State?.Terminated;
@@ -364,7 +349,7 @@ public sealed class MigrationController
         }
         catch (LauncherUnreachableException)
         {
-            return TerminationMessage(source)?.HandedOver != true;
+            return MigrationPolicy.SourceReport(source)?.HandedOver != true;
         }
     }
 

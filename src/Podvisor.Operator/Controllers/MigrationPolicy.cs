@@ -56,6 +56,24 @@ public static class MigrationPolicy
         return candidates.FirstOrDefault(p => p.Metadata.DeletionTimestamp is null) ?? candidates.FirstOrDefault();
     }
 
+    /// <summary>Whether the pod's launcher ended by handing its VM over to a migration target (its termination message says so).</summary>
+    public static bool HandedOver(V1Pod pod) => SourceReport(pod)?.HandedOver == true;
+
+    /// <summary>What a source launcher that ended said about its migration (its termination message), if anything.</summary>
+    public static Api.Control.LauncherMigrationStatus? SourceReport(V1Pod pod)
+    {
+        string? message = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.State?.Terminated?.Message;
+        if (string.IsNullOrWhiteSpace(message) || !message.TrimStart().StartsWith('{')) return null;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(message, Api.Control.ControlApiJson.Default.LauncherMigrationStatus);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A migration is between its start and its end: the source pod ending is not the VM ending.</summary>
     public static bool InFlight(VirtualMachineInstance vmi) =>
         vmi.Status?.MigrationState is { StartTimestamp: not null, Completed: not true, Failed: not true };

@@ -61,6 +61,8 @@ public static class VmiStatusPolicy
         else
         {
             (phase, reason) = PhaseOf(pod);
+            // A source that handed its VM over to a target that then never ran it: the VM is lost, not shut down.
+            if (phase == VmiPhases.Succeeded && MigrationPolicy.HandedOver(pod)) (phase, reason) = (VmiPhases.Failed, ConditionReasons.MigrationLost);
             if (pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled") is { } scheduled)
                 Conditions.Set(conditions, ConditionTypes.PodScheduled, scheduled.Status, scheduled.Reason, scheduled.Message, now);
             if (!string.IsNullOrEmpty(pod.Spec?.NodeName)) status.NodeName = pod.Spec.NodeName;
