@@ -173,6 +173,30 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task ASourceThatDiesInStopAndCopyNeverLetsTheTargetRunTheVm()
+    {
+        var (source, target) = CountingPair(pages: 1024, counted: 10_000);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        // The source "dies" with its whole state sent and the target restoring it: Go never comes.
+        var watched = new FrameWatchingStream(link.SourceLink, MigrationMessage.State, link.KillSource);
+        var failed = await Assert.ThrowsAsync<MigrationException>(() => new MigrationSender(source, watched).RunAsync(TestContext.Current.CancellationToken));
+        Assert.False(failed.HandedOver);
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => receive);
+        Assert.Equal(VmState.Created, target.State);                 // never started: it would have been the VM's second place
+        uint frozen = Counter(target);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        Assert.Equal(frozen, Counter(target));
+        // Here the source process lives on, so the VM runs on there, and only there.
+        Assert.Equal(VmState.Running, source.State);
+        uint now = Counter(source);
+        WaitFor(() => Counter(source) > now + 10_000, "the guest to go on counting on the source");
+        TestContext.Current.TestOutputHelper?.WriteLine($"source: {failed.Message}; target: {refused.Message}");
+    }
+
+    [Fact]
     public async Task TheTargetRefusesAMachineThatDiffers()
     {
         string kernel = CounterKernel(pages: 16);

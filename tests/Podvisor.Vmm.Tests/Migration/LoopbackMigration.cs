@@ -25,6 +25,12 @@ internal sealed class LoopbackMigration : IDisposable
 
     public Stream TargetLink => _server!.GetStream();
 
+    /// <summary>Closes the source's end, as a source launcher that dies does.</summary>
+    public void KillSource()
+    {
+        _client.Client.Close(0);
+    }
+
     /// <summary>Closes the target's end, as a target launcher that dies does.</summary>
     public void KillTarget()
     {
