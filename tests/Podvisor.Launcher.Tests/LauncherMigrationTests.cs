@@ -147,6 +147,7 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
         Assert.True(done.HandedOver);
         Assert.True(done.DowntimeMilliseconds > 0 && done.TotalMilliseconds >= done.DowntimeMilliseconds, $"downtime {done.DowntimeMilliseconds} ms of {done.TotalMilliseconds} ms");
         Assert.True(done.BytesTransferred > 256 * 4096 && done.Iterations >= 1, $"{done.BytesTransferred} bytes in {done.Iterations} rounds");
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", _log));
 
         var stopped = await source.Run.WaitAsync(TimeSpan.FromSeconds(30), _ct);
         Assert.Equal(StopReason.Migrated, stopped.Reason);
