@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text;
+using Podvisor.Benchmarks;
+using Podvisor.Benchmarks.Migration;
+using Podvisor.EmulatedHost;
+
+// Live migration, Podvisor vs QEMU, same guest (microVM kernel, busybox initramfs, 1 vCPU, 1 GiB), same (emulated)
+// KVM host, loopback TCP, one after the other in one run: an idle guest, and a guest dirtying memory at a fixed rate
+// (a static program in its initramfs). Each VMM with its defaults (Podvisor: 50 ms allowed downtime, auto-converge;
+// QEMU: 300 ms, with auto-converge on and no bandwidth cap as libvirt and KubeVirt run it). Downtime and total time as
+// each VMM reports them; "alive" means the guest ticked on at the target afterwards.
+//   dotnet run -c Release --project benchmarks/Migration -- [--rounds 1] [--memory 1024] [--dirty-rate 32]
+string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
+string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
+string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
+int rounds = int.Parse(Arg("--rounds", "1"));
+int memoryMiB = int.Parse(Arg("--memory", "1024"));
+int dirtyRate = int.Parse(Arg("--dirty-rate", "32"));
+const int DirtySetMiB = 256;
+const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
+
+if (args.Contains("--inside"))
+{
+    string launcher = Arg("--launcher", "podvisor-launcher");
+    string work = Directory.CreateTempSubdirectory("podvisor-migration-bench-").FullName;
+    try
+    {
+        string dirty = Path.Combine(work, "dirty");
+        Run("gcc", "-static", "-O2", "-o", dirty, Path.Combine(AppContext.BaseDirectory, "dirty.c"));
+        string Initrd(string workload, string start)
+        {
+            string path = Path.Combine(work, $"initrd-{workload}.gz");
+            CpioArchive.Extend(baseInitrd, path, [
+                ("bin/dirty", File.ReadAllBytes(dirty), 0x1ED),
+                ("etc/guest-run", Encoding.UTF8.GetBytes($"{start}\necho BENCH-READY\nwhile true; do sleep 1; echo BENCH-TICK; done\n"), 0x1ED)]);
+            return path;
+        }
+        var workloads = new (string Name, string Initrd)[]
+        {
+            ("idle", Initrd("idle", "")),
+            ($"dirty-{dirtyRate}MiBps", Initrd("dirty", $"dirty {dirtyRate} {DirtySetMiB} &\nsleep 2")),
+        };
+        for (int i = 0; i < rounds; i++)
+            foreach (var (name, initrd) in workloads)
+            {
+                Console.WriteLine(PodvisorMigration.Run(launcher, name, kernel, initrd, CommandLine, memoryMiB, work).Line());
+                Console.WriteLine(QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work).Line());
+            }
+    }
+    finally
+    {
+        Directory.Delete(work, recursive: true);
+    }
+    return 0;
+}
+
+if (PublishLauncher() is not { } launcherAot) return 1;
+string[] inside = ["dotnet", typeof(MigrationSample).Assembly.Location, "--inside", "--launcher", launcherAot, "--kernel", kernel, "--initrd", baseInitrd,
+    "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString()];
+// Two guests of the given size at once (source and target), each VMM in turn.
+var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: Math.Max(6144, 3 * memoryMiB + 2048), TimeSpan.FromMinutes(60));
+if (rc != 0) return rc;
+
+var samples = output.Split('\n').Select(l => MigrationSample.Parse(l.Trim())).OfType<MigrationSample>().ToList();
+double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
+Console.WriteLine($"live migration over loopback TCP ({Path.GetFileName(kernel)}, 1 vCPU, {memoryMiB} MiB), {where}; median of {rounds}");
+Console.WriteLine($"{"workload",-18} {"VMM",-9} {"downtime ms",12} {"total s",9} {"MiB sent",9} {"alive",6}   downtime ratio   total ratio");
+foreach (string workload in samples.Select(s => s.Workload).Distinct())
+{
+    var rows = samples.Where(s => s.Workload == workload).GroupBy(s => s.Vmm)
+        .ToDictionary(g => g.Key, g => (Down: Median(g.Select(s => s.DowntimeMs)), Total: Median(g.Select(s => s.TotalMs)), MiB: Median(g.Select(s => s.TransferredMiB)),
+            Alive: g.All(s => s.GuestAliveAfter)));
+    foreach (var (vmm, r) in rows.OrderByDescending(kv => kv.Key))
+    {
+        string ratios = vmm == "podvisor" && rows.TryGetValue("qemu", out var q)
+            ? $"   {r.Down / q.Down,13:0.00}x   {r.Total / q.Total,10:0.00}x" : "";
+        Console.WriteLine($"{workload,-18} {vmm,-9} {r.Down,12:0} {r.Total / 1000,9:0.00} {r.MiB,9:0} {(r.Alive ? "yes" : "NO"),6}{ratios}");
+    }
+}
+return 0;
+
+static string? PublishLauncher()
+{
+    string aotDir = Path.Combine(FullKvmRunner.RepositoryRoot, "artifacts", "launcher-aot");
+    Console.Error.WriteLine($"publishing the NativeAOT podvisor-launcher to {aotDir}");
+    using var publish = Process.Start("dotnet", ["publish", Path.Combine(FullKvmRunner.RepositoryRoot, "src/Podvisor.Launcher"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!;
+    publish.WaitForExit();
+    return publish.ExitCode == 0 ? Path.Combine(aotDir, "podvisor-launcher") : null;
+}
+
+static void Run(params string[] command)
+{
+    var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+    foreach (string a in command.Skip(1)) psi.ArgumentList.Add(a);
+    using var p = Process.Start(psi)!;
+    string errors = p.StandardError.ReadToEnd();
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {errors}");
+}
