@@ -86,6 +86,7 @@ internal static partial class PodvisorMigration
             throw new InvalidOperationException($"Podvisor's migration failed: {status.FailureReason}\nsource:\n{source.Stderr}\ntarget:\n{target.Stderr}");
         bool alive = QemuMigration.GuestAlive(target);
         Console.Error.WriteLine(source.Stderr.Split('\n').LastOrDefault(l => l.Contains("downtime")) ?? "");
+        Console.Error.WriteLine(target.Stderr.Split('\n').LastOrDefault(l => l.Contains("arrived")) ?? "");
         return new MigrationSample("podvisor", workload, status.DowntimeMilliseconds ?? double.NaN, status.TotalMilliseconds ?? double.NaN,
             (status.BytesTransferred ?? 0) / 1048576.0, alive);
     }

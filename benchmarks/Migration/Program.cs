@@ -9,14 +9,16 @@ using Podvisor.EmulatedHost;
 // (a static program in its initramfs). Each VMM with its defaults (Podvisor: 50 ms allowed downtime, auto-converge;
 // QEMU: 300 ms, with auto-converge on and no bandwidth cap as libvirt and KubeVirt run it). Downtime and total time as
 // each VMM reports them; "alive" means the guest ticked on at the target afterwards.
-//   dotnet run -c Release --project benchmarks/Migration -- [--rounds 1] [--memory 1024] [--dirty-rate 32]
+// QEMU runs twice: over TLS (mutual, as KubeVirt's migrations are encrypted: the like-for-like comparison, ratios
+// against it) and over plain TCP.
+//   dotnet run -c Release --project benchmarks/Migration -- [--rounds 1] [--memory 1024] [--dirty-rate 2] [--dirty-set 64]
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
 string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
 int rounds = int.Parse(Arg("--rounds", "1"));
 int memoryMiB = int.Parse(Arg("--memory", "1024"));
-int dirtyRate = int.Parse(Arg("--dirty-rate", "32"));
-const int DirtySetMiB = 256;
+int dirtyRate = int.Parse(Arg("--dirty-rate", "2"));
+int dirtySet = int.Parse(Arg("--dirty-set", "64"));
 const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
 
 if (args.Contains("--inside"))
@@ -38,13 +40,22 @@ if (args.Contains("--inside"))
         var workloads = new (string Name, string Initrd)[]
         {
             ("idle", Initrd("idle", "")),
-            ($"dirty-{dirtyRate}MiBps", Initrd("dirty", $"dirty {dirtyRate} {DirtySetMiB} &\nsleep 2")),
+            ($"dirty-{dirtyRate}MiBps", Initrd("dirty", $"dirty {dirtyRate} {dirtySet} &\nsleep 2")),
         };
         for (int i = 0; i < rounds; i++)
             foreach (var (name, initrd) in workloads)
             {
-                Console.WriteLine(PodvisorMigration.Run(launcher, name, kernel, initrd, CommandLine, memoryMiB, work).Line());
-                Console.WriteLine(QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work).Line());
+                foreach (var run in new Func<MigrationSample>[]
+                         {
+                             () => PodvisorMigration.Run(launcher, name, kernel, initrd, CommandLine, memoryMiB, work),
+                             () => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: true),
+                             () => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: false),
+                         })
+                {
+                    string line = run().Line();
+                    Console.WriteLine(line);
+                    Console.Error.WriteLine(line);          // as it comes, for whoever watches
+                }
             }
     }
     finally
@@ -56,7 +67,7 @@ if (args.Contains("--inside"))
 
 if (PublishLauncher() is not { } launcherAot) return 1;
 string[] inside = ["dotnet", typeof(MigrationSample).Assembly.Location, "--inside", "--launcher", launcherAot, "--kernel", kernel, "--initrd", baseInitrd,
-    "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString()];
+    "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString(), "--dirty-set", dirtySet.ToString()];
 // Two guests of the given size at once (source and target), each VMM in turn.
 var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: Math.Max(6144, 3 * memoryMiB + 2048), TimeSpan.FromMinutes(60));
 if (rc != 0) return rc;
@@ -64,15 +75,15 @@ if (rc != 0) return rc;
 var samples = output.Split('\n').Select(l => MigrationSample.Parse(l.Trim())).OfType<MigrationSample>().ToList();
 double Median(IEnumerable<double> v) { var s = v.Order().ToList(); return s.Count == 0 ? double.NaN : s[s.Count / 2]; }
 Console.WriteLine($"live migration over loopback TCP ({Path.GetFileName(kernel)}, 1 vCPU, {memoryMiB} MiB), {where}; median of {rounds}");
-Console.WriteLine($"{"workload",-18} {"VMM",-9} {"downtime ms",12} {"total s",9} {"MiB sent",9} {"alive",6}   downtime ratio   total ratio");
+Console.WriteLine($"{"workload",-18} {"VMM",-9} {"downtime ms",12} {"total s",9} {"MiB sent",9} {"alive",6}   vs qemu-tls: downtime, total");
 foreach (string workload in samples.Select(s => s.Workload).Distinct())
 {
     var rows = samples.Where(s => s.Workload == workload).GroupBy(s => s.Vmm)
         .ToDictionary(g => g.Key, g => (Down: Median(g.Select(s => s.DowntimeMs)), Total: Median(g.Select(s => s.TotalMs)), MiB: Median(g.Select(s => s.TransferredMiB)),
             Alive: g.All(s => s.GuestAliveAfter)));
-    foreach (var (vmm, r) in rows.OrderByDescending(kv => kv.Key))
+    foreach (var (vmm, r) in rows.OrderBy(kv => kv.Key == "podvisor" ? 0 : kv.Key == "qemu-tls" ? 1 : 2))
     {
-        string ratios = vmm == "podvisor" && rows.TryGetValue("qemu", out var q)
+        string ratios = vmm == "podvisor" && (rows.TryGetValue("qemu-tls", out var q) || rows.TryGetValue("qemu", out q))
             ? $"   {r.Down / q.Down,13:0.00}x   {r.Total / q.Total,10:0.00}x" : "";
         Console.WriteLine($"{workload,-18} {vmm,-9} {r.Down,12:0} {r.Total / 1000,9:0.00} {r.MiB,9:0} {(r.Alive ? "yes" : "NO"),6}{ratios}");
     }

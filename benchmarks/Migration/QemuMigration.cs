@@ -13,28 +13,38 @@ namespace Podvisor.Benchmarks.Migration;
 /// </summary>
 internal static class QemuMigration
 {
-    public static MigrationSample Run(string workload, string kernel, string initrd, string cmdline, int memoryMiB, string work)
+    /// <param name="tls">Migrate over TLS (QEMU's tls-creds-x509, mutual, one CA), as KubeVirt's migrations are encrypted.</param>
+    public static MigrationSample Run(string workload, string kernel, string initrd, string cmdline, int memoryMiB, string work, bool tls)
     {
-        string Path(string name) => System.IO.Path.Combine(work, $"qemu-{workload}-{name}");
+        string vmm = tls ? "qemu-tls" : "qemu";
+        string Path(string name) => System.IO.Path.Combine(work, $"{vmm}-{workload}-{name}");
         int port = FreePort();
+        string credentials = tls ? QemuTlsCredentials.Write(Path("tls")) : "";
         string[] Machine(string side) =>
         [
             "qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-M", "microvm", "-m", memoryMiB.ToString(), "-smp", "1", "-nodefaults", "-no-user-config",
             "-nographic", "-serial", $"file:{Path(side + ".log")}", "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
             "-qmp", $"unix:{Path(side + ".qmp")},server=on,wait=off",
+            .. (tls ? new[] { "-object", $"tls-creds-x509,id=tls0,dir={credentials},endpoint={(side == "target" ? "server" : "client")},verify-peer=on" } : []),
         ];
         string Log(string side) => File.Exists(Path(side + ".log")) ? File.ReadAllText(Path(side + ".log")) : "";
         using var source = new GuestProcess(Machine("source"), () => Log("source"));
         source.WaitFor(p => p.Console.Contains("BENCH-READY") ? "" : null, "QEMU's guest ready", TimeSpan.FromMinutes(5));
         Thread.Sleep(TimeSpan.FromSeconds(3));                                   // a steady workload
-        using var target = new GuestProcess([.. Machine("target"), "-incoming", $"tcp:127.0.0.1:{port}"], () => Log("target"));
-        using var targetQmp = QmpClient.Connect(Path("target.qmp"), TimeSpan.FromMinutes(1));   // up and listening
+        using var target = new GuestProcess([.. Machine("target"), "-incoming", tls ? "defer" : $"tcp:127.0.0.1:{port}"], () => Log("target"));
+        using var targetQmp = QmpClient.Connect(Path("target.qmp"), TimeSpan.FromMinutes(1));   // up (and listening, without TLS)
+        if (tls)
+        {
+            targetQmp.Execute("migrate-set-parameters", new JsonObject { ["tls-creds"] = "tls0" });
+            targetQmp.Execute("migrate-incoming", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
+        }
         using var qmp = QmpClient.Connect(Path("source.qmp"), TimeSpan.FromMinutes(1));
         qmp.Execute("migrate-set-capabilities", new JsonObject
         {
             ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "auto-converge", ["state"] = true }),
         });
         qmp.Execute("migrate-set-parameters", new JsonObject { ["max-bandwidth"] = 1L << 40 });    // 1 TiB/s: no cap
+        if (tls) qmp.Execute("migrate-set-parameters", new JsonObject { ["tls-creds"] = "tls0", ["tls-hostname"] = "127.0.0.1" });
         qmp.Execute("migrate", new JsonObject { ["uri"] = $"tcp:127.0.0.1:{port}" });
         var clock = Stopwatch.StartNew();
         JsonNode status;
@@ -48,7 +58,7 @@ internal static class QemuMigration
             Thread.Sleep(100);
         }
         bool alive = GuestAlive(target);
-        return new MigrationSample("qemu", workload, status["downtime"]!.GetValue<long>(), status["total-time"]!.GetValue<long>(),
+        return new MigrationSample(vmm, workload, status["downtime"]!.GetValue<long>(), status["total-time"]!.GetValue<long>(),
             status["ram"]!["transferred"]!.GetValue<long>() / 1048576.0, alive);
     }
 

@@ -12,8 +12,8 @@ namespace Podvisor.Vmm.Migration;
 /// </summary>
 public static class MigrationReceiver
 {
-    /// <summary>What the target saw of a migration it completed.</summary>
-    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total);
+    /// <summary>What the target saw of a migration it completed: in the downtime, reading the machine state and restoring it.</summary>
+    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState);
 
     public static async Task<Received> RunAsync(VirtualMachine vm, Stream link, TimeSpan handoverTimeout, CancellationToken cancel)
     {
@@ -42,7 +42,9 @@ public static class MigrationReceiver
                     pages += (ulong)PageBatch.Apply(payload.Span, pageCount, page => host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize));
                     break;
                 case MigrationMessage.State:
+                    var parsing = Stopwatch.StartNew();
                     var state = MigrationChannel.ParseJson(payload, MigrationJson.Default.MachineState, "machine state");
+                    var parsed = parsing.Elapsed;
                     try
                     {
                         vm.RestoreState(state);
@@ -52,6 +54,7 @@ public static class MigrationReceiver
                         await channel.SendAbortAsync($"the target could not restore the machine state: {e.Message}", cancel);
                         throw new MigrationException($"restoring the machine state failed: {e.Message}", e);
                     }
+                    var restored = parsing.Elapsed - parsed;
                     await channel.SendAsync(MigrationMessage.StateLoaded, ReadOnlyMemory<byte>.Empty, cancel);
                     using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancel))
                     {
@@ -67,7 +70,7 @@ public static class MigrationReceiver
                     }
                     vm.Start();
                     await channel.SendAsync(MigrationMessage.Running, ReadOnlyMemory<byte>.Empty, cancel);
-                    return new Received(bytes, pages, clock.Elapsed);
+                    return new Received(bytes, pages, clock.Elapsed, parsed, restored);
                 default:
                     throw new MigrationException($"the source sent {type} during the memory transfer");
             }
