@@ -63,7 +63,7 @@ public sealed partial class VmMigrationTests
         Assert.Contains("virtualmachineinstancemigration.podvisor.io/move-microvm-live created",
             await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["apply", "-n", ns, "-f", migrationManifest], Ct));
         var migration = await cluster.Eventually(() => Migration(cluster, ns, "move-microvm-live"),
-            m => m?.Status?.Phase is MigrationPhases.Succeeded or MigrationPhases.Failed, "the migration to end", Patience, Ct);
+            m => m?.Status?.Phase is MigrationPhases.Succeeded or MigrationPhases.Failed, "the migration to end", 2 * Patience, Ct);
         Assert.True(migration!.Status!.Phase == MigrationPhases.Succeeded,
             $"{JsonSerializer.Serialize(migration.Status, ApiJsonContext.Default.VirtualMachineInstanceMigrationStatus)}\n{cluster.Diagnostics()}");
         Assert.True(migration.Status.DowntimeMilliseconds > 0 && migration.Status.BytesTransferred > 0 && migration.Status.Iterations >= 1);

@@ -52,7 +52,13 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
         return options;
     }
 
-    public void Start(VirtualMachine vm, Action<string> log) => Completion = Task.Run(() => RunAsync(vm, log));
+    public void Start(VirtualMachine vm, Action<string> log)
+    {
+        _log = log;
+        Completion = Task.Run(() => RunAsync(vm, log));
+    }
+
+    private Action<string>? _log;
 
     /// <summary>Asks the migration to stop; false once the VM has been handed over (too late: it runs on the target).</summary>
     public bool Cancel()
@@ -66,10 +72,16 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
         return true;
     }
 
-    public void Report(MigrationProgress value) => Update(s => s with
+    public void Report(MigrationProgress value)
     {
-        BytesTransferred = (long)value.BytesSent, RemainingBytes = (long)value.RemainingBytes, Iterations = value.Round + 1, ThrottlePercent = value.ThrottlePercent,
-    });
+        Update(s => s with
+        {
+            BytesTransferred = (long)value.BytesSent, RemainingBytes = (long)value.RemainingBytes, Iterations = value.Round + 1, ThrottlePercent = value.ThrottlePercent,
+        });
+        _log?.Invoke($"migration {MigrationUid}: {(value.Round == 0 ? "full pass" : $"round {value.Round}")} done at {value.Elapsed.TotalSeconds:0.0} s: " +
+            $"{value.BytesSent >> 20} MiB sent ({value.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s), {value.RemainingBytes >> 10} KiB dirty " +
+            $"({value.DirtyBytesPerSecond / (1 << 20):0.0} MiB/s), throttle {value.ThrottlePercent} %");
+    }
 
     private async Task RunAsync(VirtualMachine vm, Action<string> log)
     {
