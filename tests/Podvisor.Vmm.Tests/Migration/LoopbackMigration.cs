@@ -59,7 +59,7 @@ internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
 /// A link that carries at most <paramref name="bytesPerSecond"/>: a slow network between nodes.
 /// <paramref name="onFirstWrite"/> runs before the first write after the handshake (the first message).
 /// </summary>
-internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Action? onFirstWrite = null) : LinkStream
+internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Action? onFirstWrite = null) : WrappingLinkStream(inner)
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private long _written;
@@ -69,11 +69,21 @@ internal sealed class RateLimitedStream(Stream inner, double bytesPerSecond, Act
     {
         // Writes: the handshake, then each frame's header and payload (Hello's two), then the first page batch.
         if (++_writes == 4) onFirstWrite?.Invoke();
-        await inner.WriteAsync(buffer, cancel);
+        await Inner.WriteAsync(buffer, cancel);
         _written += buffer.Length;
         var due = TimeSpan.FromSeconds(_written / bytesPerSecond) - _clock.Elapsed;
         if (due > TimeSpan.Zero) await Task.Delay(due, cancel);
     }
+}
+
+/// <summary>A link over another stream: reads and flushes pass through, every write goes through <see cref="Stream.WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/>,
+/// which a subclass overrides to shape or watch the traffic.</summary>
+internal abstract class WrappingLinkStream(Stream inner) : LinkStream
+{
+    /// <summary>The stream carried over.</summary>
+    protected Stream Inner => inner;
+
+    public abstract override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancel = default);
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancel) =>
         WriteAsync(buffer.AsMemory(offset, count), cancel).AsTask();
