@@ -50,7 +50,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         Run(kvmDevice, _incoming is null ? null : throw new InvalidOperationException("a migration target receives its VM: RunIncoming"), TimeSpan.Zero);
 
     /// <summary>
-    /// A migration target's life: the VM made empty, filled by the source through <paramref name="incoming"/> and run
+    /// A migration target's life: the VM made empty, filled by the source through the incoming migration and run
     /// from where it was; then as <see cref="Run(string)"/> (a guest reboot boots the kernel here).
     /// </summary>
     /// <exception cref="LauncherException">The migration failed: the VM never ran here.</exception>
