@@ -135,6 +135,9 @@ public sealed class MigrationController
         }
     }
 
+    /// <summary>The pod's containers have exited (the launcher ended).</summary>
+    private static bool Ended(V1Pod pod) => pod.Status?.Phase is "Succeeded" or "Failed";
+
     private static string? Label(V1Pod pod, string name) => pod.Metadata.Labels is { } labels && labels.TryGetValue(name, out string? value) ? value : null;
 
     /// <summary>Whether the VMI's migrationState is this migration's.</summary>
@@ -149,15 +152,7 @@ public sealed class MigrationController
             return await FailAsync(migration, null, null, $"VirtualMachineInstance {ObjectKey.Of(vmi)} is {vmi.Status?.Phase ?? "Pending"}, not Running: only a running VM migrates", cancellationToken);
         if (Conditions.IsTrue(vmi.Status.Conditions, ConditionTypes.Paused))
             return await FailAsync(migration, null, null, $"VirtualMachineInstance {ObjectKey.Of(vmi)} is paused: unpause it to migrate", cancellationToken);
-        var claims = new Dictionary<string, V1PersistentVolumeClaim>();
-        foreach (string claim in (vmi.Spec.Volumes ?? []).Select(v => v.PersistentVolumeClaim?.ClaimName).OfType<string>().Distinct())
-        {
-            try
-            {
-                claims[claim] = await _client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(claim, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
-        }
+        var (claims, _) = await ClaimLookup.ReadAsync(_client, vmi, cancellationToken);
         if (MigrationPolicy.NotMigratable(vmi, claims) is { Count: > 0 } problems)
             return await FailAsync(migration, null, null, $"VirtualMachineInstance {ObjectKey.Of(vmi)} cannot be live-migrated: {string.Join("; ", problems)}", cancellationToken);
 
@@ -195,14 +190,14 @@ public sealed class MigrationController
     {
         if (!Ours(vmi, migration)) return ReconcileResult.After(PollInterval);       // the VMI's migrationState is on its way through the cache
         var state = vmi.Status!.MigrationState!;
-        if (source is null || source.Status?.Phase is "Succeeded" or "Failed")
+        if (source is null || Ended(source))
             return await FailAsync(migration, vmi, target, $"the source pod {state.SourcePod} went away before the migration started", cancellationToken);
         if (target is null)
         {
             await CreateTargetAsync(migration, vmi, state.SourceNode!, cancellationToken);
             return ReconcileResult.Done;
         }
-        if (target.Status?.Phase is "Failed" or "Succeeded" || target.Metadata.DeletionTimestamp is not null)
+        if (Ended(target) || target.Metadata.DeletionTimestamp is not null)
             return await FailAsync(migration, vmi, target, $"the target pod {target.Metadata.Name} ended before the VM moved: {PodEnd(target)}", cancellationToken);
         if (string.IsNullOrEmpty(target.Spec?.NodeName))
         {
@@ -242,9 +237,9 @@ public sealed class MigrationController
     {
         var state = vmi.Status?.MigrationState;
         if (!Ours(vmi, migration) || state?.TargetNodeAddress is null) return ReconcileResult.After(PollInterval);
-        if (target is null || target.Status?.Phase is "Failed" or "Succeeded")
+        if (target is null || Ended(target))
             return await FailAsync(migration, vmi, target, $"the target pod {state.TargetPod} ended before the VM moved{(target is null ? "" : $": {PodEnd(target)}")}", cancellationToken);
-        if (source is null || source.Status?.Phase is "Succeeded" or "Failed")
+        if (source is null || Ended(source))
             return await FailAsync(migration, vmi, target, $"the source pod {state.SourcePod} went away before the migration started", cancellationToken);
         var tls = await ReadSecretAsync(migration, cancellationToken)
             ?? throw new InvalidOperationException($"the migration's Secret {LauncherLabels.MigrationSecretName(migration.Metadata.Uid)} is gone");
@@ -266,7 +261,7 @@ public sealed class MigrationController
         if (!Ours(vmi, migration)) return await FailAsync(migration, null, target, "the VMI's migrationState belongs to another migration", cancellationToken);
         string token = await TokenAsync(vmi, cancellationToken);
         LauncherMigrationStatus? sent = null;
-        if (source is not null && source.Status?.Phase is not ("Succeeded" or "Failed"))
+        if (source is not null && !Ended(source))
         {
             try
             {
@@ -280,10 +275,10 @@ public sealed class MigrationController
         }
         else if (source is not null) sent = MigrationPolicy.SourceReport(source);
 
-        bool targetRuns = target is { Status.Phase: "Running" } && target.Status.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.Ready == true;
+        bool targetRuns = target is { Status.Phase: "Running" } && VmiStatusPolicy.IsReady(target);
         if (sent is { Phase: LauncherMigrationPhases.Transferring })
         {
-            if (target is null || target.Status?.Phase is "Failed" or "Succeeded")
+            if (target is null || Ended(target))
             {
                 // The target died midway: stop the source sending into the void (it would find out, later).
                 await _launchers.CancelMigrationAsync(source!, token, cancellationToken);
@@ -299,7 +294,7 @@ public sealed class MigrationController
         {
             if (!targetRuns)
             {
-                if (target is null || target.Status?.Phase is "Failed" or "Succeeded")
+                if (target is null || Ended(target))
                     return await FailAsync(migration, vmi, target, $"the VM was handed over but the target pod {vmi.Status!.MigrationState!.TargetPod} " +
                         $"{(target is null ? "is gone" : $"ended: {PodEnd(target)}")}; it runs nowhere", cancellationToken, handedOver: true);
                 return ReconcileResult.After(PollInterval);                                 // the target's readiness is on its way
@@ -323,7 +318,7 @@ public sealed class MigrationController
         }
         if (sent is { Phase: LauncherMigrationPhases.Failed })
             return await FailAsync(migration, vmi, target, $"the source launcher reports: {sent.FailureReason}", cancellationToken);
-        if (source is null || source.Status?.Phase is "Succeeded" or "Failed")
+        if (source is null || Ended(source))
             return await FailAsync(migration, vmi, target, $"the source pod {vmi.Status!.MigrationState!.SourcePod} ended without handing the VM over" +
                 (source is null ? "" : $": {PodEnd(source)}"), cancellationToken);
         return ReconcileResult.After(PollInterval);
@@ -416,13 +411,9 @@ public sealed class MigrationController
     {
         var defaulted = ApiCopies.DeepCopy(vmi, ApiJsonContext.Default.VirtualMachineInstance);
         ApiDefaults.Apply(defaulted);
-        var blockMode = new Dictionary<string, bool>();
-        foreach (string claim in (defaulted.Spec.Volumes ?? []).Select(v => v.PersistentVolumeClaim?.ClaimName).OfType<string>().Distinct())
-        {
-            var pvc = await _client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(claim, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-            blockMode[claim] = pvc.Spec?.VolumeMode == "Block";
-        }
-        var pod = MigrationTargetPod.Build(defaulted, migration, sourceNode, _podOptions, blockMode);
+        var (claims, missing) = await ClaimLookup.ReadAsync(_client, defaulted, cancellationToken);
+        if (missing is not null) throw new InvalidOperationException($"PersistentVolumeClaim {vmi.Metadata.NamespaceProperty}/{missing} not found");
+        var pod = MigrationTargetPod.Build(defaulted, migration, sourceNode, _podOptions, ClaimLookup.BlockModes(claims));
         try
         {
             await _client.CoreV1.CreateNamespacedPodAsync(pod, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
@@ -451,14 +442,8 @@ public sealed class MigrationController
             },
             Data = material.ToSecretData(),
         };
-        try
-        {
-            await _client.CoreV1.CreateNamespacedSecretAsync(secret, migration.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Made by an earlier pass: those credentials stand (a target pod may already hold them).
-        }
+        // Made by an earlier pass? Then those credentials stand (a target pod may already hold them).
+        await OwnedObjects.CreateSecretUnlessPresentAsync(_client, secret, cancellationToken);
     }
 
     private async Task<MigrationTlsMaterial?> ReadSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken)
@@ -475,15 +460,8 @@ public sealed class MigrationController
         }
     }
 
-    private async Task DeleteSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _client.CoreV1.DeleteNamespacedSecretAsync(LauncherLabels.MigrationSecretName(migration.Metadata.Uid), migration.Metadata.NamespaceProperty,
-                cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
-    }
+    private Task DeleteSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken) =>
+        OwnedObjects.DeleteSecretIfPresentAsync(_client, migration.Metadata.NamespaceProperty, LauncherLabels.MigrationSecretName(migration.Metadata.Uid), cancellationToken);
 
     private async Task<string> TokenAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
     {
@@ -494,12 +472,6 @@ public sealed class MigrationController
 
     private async Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken)
     {
-        if (pod.Metadata.DeletionTimestamp is not null) return;
-        try
-        {
-            await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
-                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict) { }
+        if (pod.Metadata.DeletionTimestamp is null) await OwnedObjects.DeletePodAsync(_client, pod, cancellationToken);
     }
 }

@@ -109,21 +109,10 @@ public sealed class VirtualMachineInstanceController
         if (ApiValidation.Validate(defaulted) is { Count: > 0 } errors)
             return new(ConditionReasons.InvalidSpec, string.Join("; ", errors.Select(e => e.ToString())));
 
-        var blockMode = new Dictionary<string, bool>();
-        foreach (string claim in (defaulted.Spec.Volumes ?? []).Select(v => v.PersistentVolumeClaim?.ClaimName).OfType<string>().Distinct())
-        {
-            try
-            {
-                var pvc = await _client.CoreV1.ReadNamespacedPersistentVolumeClaimAsync(claim, ns, cancellationToken: cancellationToken);
-                blockMode[claim] = pvc.Spec?.VolumeMode == "Block";
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return new(ConditionReasons.PvcNotFound, $"PersistentVolumeClaim {ns}/{claim} not found");
-            }
-        }
+        var (claims, missing) = await ClaimLookup.ReadAsync(_client, defaulted, cancellationToken);
+        if (missing is not null) return new(ConditionReasons.PvcNotFound, $"PersistentVolumeClaim {ns}/{missing} not found");
 
-        var pod = LauncherPodBuilder.Build(defaulted, _options, blockMode);
+        var pod = LauncherPodBuilder.Build(defaulted, _options, ClaimLookup.BlockModes(claims));
         _expectations.Expect(key, adds: 1);
         try
         {
@@ -161,40 +150,17 @@ public sealed class VirtualMachineInstanceController
                 [LauncherPaths.ControlTokenKey] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant()),
             },
         };
-        try
-        {
-            await _client.CoreV1.CreateNamespacedSecretAsync(secret, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
-        {
-            // Made by an earlier attempt for this VMI (the name carries its uid): keep that token.
-        }
+        // Made by an earlier attempt for this VMI (the name carries its uid)? Then that token stands.
+        await OwnedObjects.CreateSecretUnlessPresentAsync(_client, secret, cancellationToken);
     }
 
-    private async Task DeleteControlSecretAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _client.CoreV1.DeleteNamespacedSecretAsync(LauncherPodBuilder.ControlSecretName(vmi), vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-        }
-    }
+    private Task DeleteControlSecretAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken) =>
+        OwnedObjects.DeleteSecretIfPresentAsync(_client, vmi.Metadata.NamespaceProperty, LauncherPodBuilder.ControlSecretName(vmi), cancellationToken);
 
     private async Task DeletePodAsync(VirtualMachineInstance vmi, V1Pod pod, CancellationToken cancellationToken)
     {
-        try
-        {
-            // The pod's own grace period: the launcher asks the guest to shut down first.
-            await _client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
-                new V1DeleteOptions { Preconditions = new V1Preconditions { Uid = pod.Metadata.Uid } }, cancellationToken: cancellationToken);
+        if (await OwnedObjects.DeletePodAsync(_client, pod, cancellationToken))
             await _events.RecordAsync(vmi, EventRecorder.Normal, "SuccessfulDelete", $"Deleted launcher pod {pod.Metadata.Name}", cancellationToken);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // Gone already, or a different pod now has that name.
-        }
     }
 
     private async Task WriteStatusAsync(VirtualMachineInstance vmi, VirtualMachineInstanceStatus status, CancellationToken cancellationToken)

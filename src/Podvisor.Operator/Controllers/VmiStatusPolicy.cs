@@ -126,7 +126,8 @@ public static class VmiStatusPolicy
         }
     }
 
-    private static bool IsReady(V1Pod pod) =>
+    /// <summary>The launcher's compute container is Ready: its guest runs.</summary>
+    internal static bool IsReady(V1Pod pod) =>
         pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.Ready == true;
 
     /// <summary>Ready=False's reason: the kubelet's word when a container waits (ErrImagePull, CrashLoopBackOff…) or terminated.</summary>
