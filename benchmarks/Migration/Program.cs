@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Podvisor.Benchmarks;
 using Podvisor.Benchmarks.Migration;
@@ -28,7 +27,7 @@ if (args.Contains("--inside"))
     try
     {
         string dirty = Path.Combine(work, "dirty");
-        Run("gcc", "-static", "-O2", "-o", dirty, Path.Combine(AppContext.BaseDirectory, "dirty.c"));
+        await ProcessRunner.RunAsync("gcc", ["-static", "-O2", "-o", dirty, Path.Combine(AppContext.BaseDirectory, "dirty.c")]);
         string Initrd(string workload, string start)
         {
             string path = Path.Combine(work, $"initrd-{workload}.gz");
@@ -65,7 +64,7 @@ if (args.Contains("--inside"))
     return 0;
 }
 
-if (PublishLauncher() is not { } launcherAot) return 1;
+if (FullKvmRunner.PublishAot("src/Podvisor.Launcher", "launcher-aot", "podvisor-launcher") is not { } launcherAot) return 1;
 string[] inside = ["dotnet", typeof(MigrationSample).Assembly.Location, "--inside", "--launcher", launcherAot, "--kernel", kernel, "--initrd", baseInitrd,
     "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString(), "--dirty-set", dirtySet.ToString()];
 // Two guests of the given size at once (source and target), each VMM in turn.
@@ -89,22 +88,3 @@ foreach (string workload in samples.Select(s => s.Workload).Distinct())
     }
 }
 return 0;
-
-static string? PublishLauncher()
-{
-    string aotDir = Path.Combine(FullKvmRunner.RepositoryRoot, "artifacts", "launcher-aot");
-    Console.Error.WriteLine($"publishing the NativeAOT podvisor-launcher to {aotDir}");
-    using var publish = Process.Start("dotnet", ["publish", Path.Combine(FullKvmRunner.RepositoryRoot, "src/Podvisor.Launcher"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!;
-    publish.WaitForExit();
-    return publish.ExitCode == 0 ? Path.Combine(aotDir, "podvisor-launcher") : null;
-}
-
-static void Run(params string[] command)
-{
-    var psi = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-    foreach (string a in command.Skip(1)) psi.ArgumentList.Add(a);
-    using var p = Process.Start(psi)!;
-    string errors = p.StandardError.ReadToEnd();
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {errors}");
-}

@@ -14,13 +14,17 @@ internal static class FullKvmRunner
     public static string RepositoryRoot => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
 
     /// <summary>Publishes the CLI with NativeAOT into artifacts/podvisor-aot; returns the executable, or null if publishing failed.</summary>
-    public static string? PublishPodvisor()
+    public static string? PublishPodvisor() => PublishAot("src/Podvisor.Cli", "podvisor-aot", "podvisor");
+
+    /// <summary>Publishes <paramref name="project"/> (NativeAOT, as it ships) into artifacts/<paramref name="folder"/>;
+    /// returns <paramref name="executable"/> there, or null if publishing failed.</summary>
+    public static string? PublishAot(string project, string folder, string executable)
     {
-        string aotDir = Path.Combine(RepositoryRoot, "artifacts", "podvisor-aot");
-        Console.Error.WriteLine($"publishing the NativeAOT podvisor to {aotDir}");
-        using var publish = Process.Start("dotnet", ["publish", Path.Combine(RepositoryRoot, "src/Podvisor.Cli"), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!;
+        string aotDir = Path.Combine(RepositoryRoot, "artifacts", folder);
+        Console.Error.WriteLine($"publishing the NativeAOT {executable} to {aotDir}");
+        using var publish = Process.Start("dotnet", ["publish", Path.Combine(RepositoryRoot, project), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!;
         publish.WaitForExit();
-        return publish.ExitCode == 0 ? Path.Combine(aotDir, "podvisor") : null;
+        return publish.ExitCode == 0 ? Path.Combine(aotDir, executable) : null;
     }
 
     /// <summary>Runs <paramref name="command"/> with full KVM; returns its exit code, its standard output and where it ran.</summary>
