@@ -6,6 +6,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Podvisor.Api;
 using Podvisor.Operator.Launcher;
+using Podvisor.Testing;
 
 namespace Podvisor.Operator.Tests;
 
@@ -59,6 +60,21 @@ internal sealed class Cluster(IKubernetes client)
     public async Task<IList<V1Pod>> Pods(string ns, string? vmi = null) =>
         (await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: LauncherLabels.Selector + (vmi is null ? "" : $",{LauncherLabels.Vmi}={vmi}"),
             cancellationToken: Ct)).Items;
+
+    /// <summary>Scheduler and kubelets of two nodes, "NS-a" and "NS-b", for the launcher pods of <paramref name="ns"/>.</summary>
+    public Task<FakeNodes> TwoNodes(string ns) =>
+        FakeNodes.StartAsync(client, LauncherLabels.Selector, [($"{ns}-a", null), ($"{ns}-b", null)], ns, cancellationToken: Ct);
+
+    /// <summary>As a kubelet reports a container that exited, with the launcher's termination message.</summary>
+    public async Task EndPod(V1Pod pod, int exitCode, string message)
+    {
+        var current = await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: Ct);
+        var status = FakeNodes.Status(current, current.Status.PodIP, ready: false);
+        status.Phase = exitCode == 0 ? "Succeeded" : "Failed";
+        status.ContainerStatuses[0].State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Message = message, FinishedAt = DateTime.UtcNow } };
+        current.Status = status;
+        await client.CoreV1.ReplaceNamespacedPodStatusAsync(current, current.Metadata.Name, current.Metadata.NamespaceProperty, cancellationToken: Ct);
+    }
 
     public async Task<int> CountVmis(string ns)
     {

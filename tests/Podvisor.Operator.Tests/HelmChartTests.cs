@@ -105,6 +105,7 @@ public sealed class HelmChartTests
                   runStrategy: Always
                   template:
                     spec:
+                      evictionStrategy: LiveMigrate
                       domain:
                         memory: {guest: 64Mi}
                         firmware: {kernelBoot: {hostPath: {kernelPath: /var/lib/podvisor/guest/bzImage}}}
@@ -118,6 +119,9 @@ public sealed class HelmChartTests
             Assert.Equal($"{Release}-launcher", pod!.Spec.ServiceAccountName);
             Assert.Equal("ghcr.io/podvisor/launcher:0.1.0", pod.Spec.Containers.Single(c => c.Name == LauncherLabels.ComputeContainer).Image);
             Assert.Single((await admin.CoreV1.ListNamespacedSecretAsync(ns, cancellationToken: Ct)).Items, s => s.Metadata.Name.StartsWith("podvisor-control-", StringComparison.Ordinal));
+            // The disruption budget of a LiveMigrate VM, made with the chart's rights (policy/v1beta1 on this server).
+            await Eventually(async () => ((JsonElement)await admin.CustomObjects.ListNamespacedCustomObjectAsync("policy", "v1beta1", ns, "poddisruptionbudgets",
+                cancellationToken: Ct)).GetProperty("items").GetArrayLength() == 1, "the VM's PodDisruptionBudget", () => Text(log));
             var lease = await admin.CoordinationV1.ReadNamespacedLeaseAsync("podvisor-operator", Ns, cancellationToken: Ct);
             Assert.Equal("helm-replica", lease.Spec.HolderIdentity);
             string said = Text(log);

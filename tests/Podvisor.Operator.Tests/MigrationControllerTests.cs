@@ -24,9 +24,6 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     private readonly FakeLaunchers _launchers = new();
     private IKubernetes Client => fixture.Client;
 
-    private Task<FakeNodes> Nodes(string ns) =>
-        FakeNodes.StartAsync(Client, LauncherLabels.Selector, [($"{ns}-a", null), ($"{ns}-b", null)], ns, cancellationToken: Ct);
-
     private Task CreateMigration(string ns, string name, string vmi) =>
         Client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonSerializer.SerializeToElement(new VirtualMachineInstanceMigration
         {
@@ -60,22 +57,11 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         return (vmi!, source);
     }
 
-    /// <summary>As a kubelet reports a container that exited, with the launcher's termination message.</summary>
-    private async Task EndPod(V1Pod pod, int exitCode, string message)
-    {
-        var current = await Client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: Ct);
-        var status = FakeNodes.Status(current, current.Status.PodIP, ready: false);
-        status.Phase = exitCode == 0 ? "Succeeded" : "Failed";
-        status.ContainerStatuses[0].State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Message = message, FinishedAt = DateTime.UtcNow } };
-        current.Status = status;
-        await Client.CoreV1.ReplaceNamespacedPodStatusAsync(current, current.Metadata.Name, current.Metadata.NamespaceProperty, cancellationToken: Ct);
-    }
-
     [Fact]
     public async Task ARunningVmiMovesToTheOtherNodeOnlyOnceTheTargetRunsIt()
     {
         string ns = await _cluster.Namespace("migrate-ok");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         var (vmi, source) = await RunningVmi(ns, "web");
 
@@ -108,7 +94,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
 
         // The source ends as the launcher does after a handover; until the migration is done that is not the VM ending.
         var done = _launchers.Complete(source.Metadata.Name);
-        await EndPod(source, 0, JsonSerializer.Serialize(done, ControlApiJson.Default.LauncherMigrationStatus));
+        await _cluster.EndPod(source, 0, JsonSerializer.Serialize(done, ControlApiJson.Default.LauncherMigrationStatus));
         var succeeded = await MigrationIn(ns, "move", MigrationPhases.Succeeded, MigrationPhases.Failed);
         Assert.True(succeeded!.Status!.Phase == MigrationPhases.Succeeded, JsonSerializer.Serialize(succeeded.Status, ApiJsonContext.Default.VirtualMachineInstanceMigrationStatus));
         Assert.Equal((42.0, 300L << 20, 3), (succeeded.Status.DowntimeMilliseconds, succeeded.Status.BytesTransferred, succeeded.Status.Iterations));
@@ -132,7 +118,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     public async Task AVmiWithANodeLocalDiskIsRefusedSayingWhyAndStaysWhereItIs()
     {
         string ns = await _cluster.Namespace("migrate-local");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         await RunningVmi(ns, "db", spec =>
         {
@@ -153,14 +139,14 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     public async Task LosingTheTargetMidwayCancelsAtTheSourceAndTheVmStaysThere()
     {
         string ns = await _cluster.Namespace("migrate-lost");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         var (_, source) = await RunningVmi(ns, "web");
         await CreateMigration(ns, "move", "web");
         await MigrationIn(ns, "move", MigrationPhases.Running);
         var target = Assert.Single(await _cluster.Pods(ns, "web"), p => p.Metadata.Labels.ContainsKey(LauncherLabels.MigrationTarget));
 
-        await EndPod(target, 137, "killed");
+        await _cluster.EndPod(target, 137, "killed");
         var failed = await MigrationIn(ns, "move", MigrationPhases.Failed);
         Assert.Contains($"cancel {source.Metadata.Name}", _launchers.Calls);
         Assert.Contains("cancelled", Conditions.Find(failed!.Status!.Conditions, ConditionTypes.Ready)!.Message);
@@ -175,7 +161,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     public async Task DeletingAMigrationUnderWayCancelsIt()
     {
         string ns = await _cluster.Namespace("migrate-cancel");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         var (_, source) = await RunningVmi(ns, "web");
         await CreateMigration(ns, "move", "web");
@@ -194,7 +180,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     public async Task AnOperatorRestartedMidwayCarriesOnWithoutASecondTarget()
     {
         string ns = await _cluster.Namespace("migrate-restart");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         V1Pod source;
         await using (var first = new InProcessOperator(Client, launchers: _launchers))
         {
@@ -215,7 +201,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
     public async Task ASecondMigrationOfTheSameVmiWaitsItsTurn()
     {
         string ns = await _cluster.Namespace("migrate-queue");
-        await using var nodes = await Nodes(ns);
+        await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         await RunningVmi(ns, "web");
         await CreateMigration(ns, "first", "web");

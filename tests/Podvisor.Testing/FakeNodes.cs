@@ -10,9 +10,10 @@ namespace Podvisor.Testing;
 /// <summary>
 /// Plays the kube-scheduler and the kubelets of a few named nodes against a real API server, for tests that
 /// have neither (never shipped): registers the Node objects, binds each pending pod matched by the label
-/// selector to the first node that fits (nodeSelector, resources — extended resources included), or marks it
-/// Unschedulable as the scheduler would; "runs" a bound pod by reporting it Running and Ready with a pod IP
-/// (or as <see cref="Behaviour"/> says); confirms a graceful deletion as a kubelet does once containers stop.
+/// selector to the first node that fits (not cordoned, taints tolerated, nodeSelector and required node
+/// affinity, resources — extended resources included), or marks it Unschedulable as the scheduler would;
+/// "runs" a bound pod by reporting it Running and Ready with a pod IP (or as <see cref="Behaviour"/> says);
+/// confirms a graceful deletion as a kubelet does once containers stop.
 /// Events of one pod are handled in order, different pods in parallel.
 /// </summary>
 public sealed class FakeNodes : IAsyncDisposable
@@ -81,7 +82,12 @@ public sealed class FakeNodes : IAsyncDisposable
                 Addresses = [new V1NodeAddress { Type = "InternalIP", Address = "127.0.0.1" }],
             };
             node.Status = status;
-            agent._nodes.Add(await client.CoreV1.ReplaceNodeStatusAsync(node, name, cancellationToken: cancellationToken));
+            node = await client.CoreV1.ReplaceNodeStatusAsync(node, name, cancellationToken: cancellationToken);
+            // Admission taints a new node not-ready; the node lifecycle controller lifts that once the kubelet reports Ready.
+            if (node.Spec?.Taints is { Count: > 0 })
+                node = await client.CoreV1.PatchNodeAsync(new V1Patch("""{"spec":{"taints":null}}""", V1Patch.PatchType.MergePatch), name,
+                    cancellationToken: cancellationToken);
+            agent._nodes.Add(node);
         }
         agent._loops.Add(Task.Run(() => agent.WatchAsync(agent._stop.Token)));
         agent._loops.AddRange(agent._queues.Select(q => Task.Run(() => agent.WorkAsync(q.Reader, agent._stop.Token))));
@@ -253,6 +259,7 @@ public sealed class FakeNodes : IAsyncDisposable
         await _scheduling.WaitAsync(cancellationToken);
         try
         {
+            await RefreshNodesAsync(cancellationToken);
             (node, why) = Fit(pod, out var requests);
             if (node is not null) _reserved[pod.Metadata.Uid] = (node, requests);
         }
@@ -277,16 +284,39 @@ public sealed class FakeNodes : IAsyncDisposable
         Bound[$"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}"] = node;
     }
 
+    /// <summary>Reads the nodes again: cordons and taints come and go.</summary>
+    private async Task RefreshNodesAsync(CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < _nodes.Count; i++) _nodes[i] = await _client.CoreV1.ReadNodeAsync(_nodes[i].Metadata.Name, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>A NoSchedule or NoExecute taint of the node that none of the pod's tolerations tolerates, if any.</summary>
+    private static V1Taint? UntoleratedTaint(V1Pod pod, V1Node node) =>
+        node.Spec?.Taints?.FirstOrDefault(t => t.Effect is "NoSchedule" or "NoExecute" && !(pod.Spec.Tolerations ?? []).Any(o =>
+            (o.Effect is null || o.Effect == t.Effect)
+            && (o.OperatorProperty == "Exists" ? o.Key is null || o.Key == t.Key : o.Key == t.Key && (o.Value ?? "") == (t.Value ?? ""))));
+
     /// <summary>The first node that fits the pod, or null and the scheduler's kind of message.</summary>
     private (string? Node, string Why) Fit(V1Pod pod, out Dictionary<string, decimal> requests)
     {
         requests = pod.Spec.Containers.SelectMany(c => c.Resources?.Requests ?? new Dictionary<string, ResourceQuantity>())
             .GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value.ToDecimal()));
-        int selectorMisses = 0, resourceMisses = 0;
-        string? missing = null;
+        int selectorMisses = 0, resourceMisses = 0, cordoned = 0, tainted = 0;
+        string? missing = null, taint = null;
         foreach (var node in _nodes)
         {
             var labels = node.Metadata.Labels;
+            if (node.Spec?.Unschedulable == true)
+            {
+                cordoned++;
+                continue;
+            }
+            if (UntoleratedTaint(pod, node) is { } t)
+            {
+                tainted++;
+                taint = $"{{{t.Key}: {t.Value}}}";
+                continue;
+            }
             if (pod.Spec.NodeSelector?.Any(kv => !labels.TryGetValue(kv.Key, out string? v) || v != kv.Value) == true || !AffinityAllows(pod, labels))
             {
                 selectorMisses++;
@@ -303,6 +333,8 @@ public sealed class FakeNodes : IAsyncDisposable
             return (node.Metadata.Name, "");
         }
         var reasons = new List<string>();
+        if (cordoned > 0) reasons.Add($"{cordoned} node(s) were unschedulable");
+        if (tainted > 0) reasons.Add($"{tainted} node(s) had taint {taint}, that the pod didn't tolerate");
         if (selectorMisses > 0) reasons.Add($"{selectorMisses} node(s) didn't match Pod's node affinity/selector");
         if (resourceMisses > 0) reasons.Add($"{resourceMisses} Insufficient {missing}");
         return (null, $"0/{_nodes.Count} nodes are available: {string.Join(", ", reasons)}.");

@@ -23,8 +23,8 @@ public static class CustomResourceInformers
                 timeoutSeconds: (int)WatchTimeout.TotalSeconds, onError: onError, cancellationToken: ct)),
             log);
 
-    /// <summary>Custom objects arrive untyped (JSON); the informer wants them as <typeparamref name="T"/>.</summary>
-    private static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(IAsyncEnumerable<(WatchEventType, object)> events)
+    /// <summary>Objects watched through the custom-objects API arrive untyped (JSON); an informer wants them as <typeparamref name="T"/>.</summary>
+    public static async IAsyncEnumerable<(WatchEventType, T)> Typed<T>(IAsyncEnumerable<(WatchEventType, object)> events)
     {
         await foreach (var (type, obj) in events)
         {
