@@ -14,7 +14,7 @@ public sealed class MigrationChannel(Stream stream) : IAsyncDisposable
 {
     /// <summary>"PVM" and the protocol version.</summary>
     public const uint Magic = 0x50564d00 | ProtocolVersion;
-    public const int ProtocolVersion = 1;
+    public const int ProtocolVersion = 2;           // 2: the machine state in MachineStateCodec's binary layout
     public const int MaxFrameBytes = 64 << 20;
     private const int HeaderBytes = 5;
 

@@ -43,7 +43,7 @@ public static class MigrationReceiver
                     break;
                 case MigrationMessage.State:
                     var parsing = Stopwatch.StartNew();
-                    var state = MigrationChannel.ParseJson(payload, MigrationJson.Default.MachineState, "machine state");
+                    var state = MachineStateCodec.Decode(payload);
                     var parsed = parsing.Elapsed;
                     try
                     {

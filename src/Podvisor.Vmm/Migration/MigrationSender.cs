@@ -76,7 +76,7 @@ public sealed class MigrationSender
             var lastPages = downtime.Elapsed;
             var state = _vm.SaveState();
             var saved = downtime.Elapsed;
-            await _channel.SendJsonAsync(MigrationMessage.State, state, MigrationJson.Default.MachineState, token);
+            await _channel.SendAsync(MigrationMessage.State, MachineStateCodec.Encode(state), token);
             await ExpectWithinAsync(MigrationMessage.StateLoaded, _stop);
             var restored = downtime.Elapsed;
 
