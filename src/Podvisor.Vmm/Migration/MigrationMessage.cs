@@ -9,7 +9,7 @@ public enum MigrationMessage : byte
     Accept = 2,
     /// <summary>source → target: guest pages (see <see cref="PageBatch"/>).</summary>
     Pages = 3,
-    /// <summary>source → target: the paused machine's <see cref="MachineState"/> as JSON; no page follows.</summary>
+    /// <summary>source → target: the paused machine's <see cref="MachineState"/> (<see cref="MachineStateCodec"/>); no page follows.</summary>
     State = 4,
     /// <summary>target → source: state restored; the target waits for <see cref="Go"/>.</summary>
     StateLoaded = 5,
@@ -19,4 +19,8 @@ public enum MigrationMessage : byte
     Running = 7,
     /// <summary>either way: the migration is over, it failed; the payload says why (UTF-8).</summary>
     Abort = 8,
+    /// <summary>source → target, at the end of each pre-copy round: answer <see cref="Synced"/> once every earlier frame is applied.</summary>
+    Sync = 9,
+    /// <summary>target → source: everything sent before the <see cref="Sync"/> is in guest memory (the link is drained).</summary>
+    Synced = 10,
 }

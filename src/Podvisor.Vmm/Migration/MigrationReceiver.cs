@@ -41,6 +41,9 @@ public static class MigrationReceiver
                 case MigrationMessage.Pages:
                     pages += (ulong)PageBatch.Apply(payload.Span, pageCount, page => host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize));
                     break;
+                case MigrationMessage.Sync:
+                    await channel.SendAsync(MigrationMessage.Synced, ReadOnlyMemory<byte>.Empty, cancel);
+                    break;
                 case MigrationMessage.State:
                     var parsing = Stopwatch.StartNew();
                     var state = MachineStateCodec.Decode(payload);

@@ -139,6 +139,7 @@ public sealed class MigrationSender
         var round = Stopwatch.StartNew();
         ulong before = _bytesSent;
         await SendPagesAsync(AllPages(), token, skipZeroPages: true);
+        await SyncAsync(token);
         ulong bestRemaining = ulong.MaxValue;
         var lastProgress = Stopwatch.StartNew();
         int fastDirtying = 0;
@@ -175,7 +176,19 @@ public sealed class MigrationSender
             round.Restart();
             before = _bytesSent;
             await SendPagesAsync(dirty.DirtyPages(), token);
+            await SyncAsync(token);
         }
+    }
+
+    /// <summary>
+    /// Waits until the target has applied everything sent so far. Socket buffers hold megabytes the target has not yet
+    /// read: without this the paused VM's state would queue behind them (measured: ~70 ms of an idle guest's downtime
+    /// inside the emulated host), and a round's bandwidth would count bytes the target had not received.
+    /// </summary>
+    private async Task SyncAsync(CancellationToken token)
+    {
+        await _channel.SendAsync(MigrationMessage.Sync, ReadOnlyMemory<byte>.Empty, token);
+        await _channel.ExpectAsync(MigrationMessage.Synced, _stop);   // a read cut short leaves the link able to carry the Abort
     }
 
     private IEnumerable<ulong> AllPages()
