@@ -32,7 +32,7 @@ public static class LauncherPaths
     /// <summary>The control API's bearer token, from the VMI's control Secret (key <see cref="ControlTokenKey"/>).</summary>
     public const string ControlDirectory = "/var/run/podvisor/control", ControlTokenKey = "token";
 
-    /// <summary>A migration target's TLS credentials, from the migration's Secret (<see cref="Control.MigrationTlsMaterial"/>'s files).</summary>
+    /// <summary>A migration target's TLS credentials, from the migration's Secret (<see cref="Control.TlsMaterial"/>'s files).</summary>
     public const string MigrationDirectory = "/var/run/podvisor/migration";
 
     /// <summary>Where the compute container leaves its last word (the kubelet's default terminationMessagePath): a source

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Podvisor.Vmm.Consoles;
 using Podvisor.Vmm.Machine;
@@ -21,11 +22,13 @@ public static class LauncherProcess
         Vmm.Machine.MachineConfig config;
         Api.VirtualMachineInstance vmi;
         byte[]? token;
+        X509Certificate2? controlCertificate;
         try
         {
             vmi = VmiSpecFile.Read(options.SpecFile);
             config = LauncherMachine.Prepare(vmi, options.Layout);
             token = options.ControlTokenFile is null ? null : ReadToken(options.ControlTokenFile);
+            controlCertificate = options.ControlTlsDirectory is null ? null : ReadControlCertificate(options.ControlTlsDirectory);
         }
         catch (Exception e) when (e is LauncherException or IOException or UnauthorizedAccessException)
         {
@@ -43,7 +46,7 @@ public static class LauncherProcess
         {
             try
             {
-                var tls = Migration.MigrationTls.From(Api.Control.MigrationTlsMaterial.ReadFolder(options.Layout.MigrationDirectory));
+                var tls = Migration.MigrationTls.From(Api.Control.TlsMaterial.ReadFolder(options.Layout.MigrationDirectory));
                 incoming = Migration.IncomingMigration.Listen(IPAddress.Parse(options.ControlAddress), options.MigrationPort, tls, migrationUid, Log);
             }
             catch (Exception e) when (e is LauncherException or IOException or UnauthorizedAccessException)
@@ -79,7 +82,7 @@ public static class LauncherProcess
         launcherVm.Started += vm => Log($"VM {name} running: {config.Cpus} vCPU, {config.MemoryMiB} MiB, {config.Disks.Count} disk(s)");
 
 
-        using var certificate = ControlServer.SelfSignedCertificate(vmi.Metadata.Name ?? "podvisor-launcher");
+        using var certificate = controlCertificate ?? ControlServer.SelfSignedCertificate(vmi.Metadata.Name ?? "podvisor-launcher");
         ControlServer control;
         try
         {
@@ -175,6 +178,20 @@ public static class LauncherProcess
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log($"warning: cannot write the termination message {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>The control API's certificate and key from the VMI's control Secret (<see cref="Api.Control.TlsMaterial"/>'s files).</summary>
+    private static X509Certificate2 ReadControlCertificate(string folder)
+    {
+        string certificate = Path.Combine(folder, Api.Control.TlsMaterial.CertificateFile), key = Path.Combine(folder, Api.Control.TlsMaterial.KeyFile);
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certificate, key);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new LauncherException($"the control API's certificate {certificate} or key {key} cannot be read: {e.Message}");
         }
     }
 

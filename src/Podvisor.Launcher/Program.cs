@@ -6,6 +6,7 @@ var spec = new Option<string>("--spec") { Description = "the VMI as JSON (the po
 var controlPort = new Option<int>("--control-port") { Description = "HTTPS port of the control API (0: any free port, printed)", DefaultValueFactory = _ => 8443 };
 var controlAddress = new Option<string>("--control-address") { Description = "address the control API listens on", DefaultValueFactory = _ => "0.0.0.0" };
 var tokenFile = new Option<string?>("--control-token-file") { Description = "file holding the bearer token the control API demands (without it only /readyz and /healthz answer)" };
+var tlsDir = new Option<string?>("--control-tls-directory") { Description = "folder holding tls.crt and tls.key, the certificate the control API serves (the VMI's control Secret); without it a self-signed one" };
 var rootDir = new Option<string>("--root") { Description = "folder the pod's paths are under (a node agent running launchers as plain processes gives its own)", DefaultValueFactory = _ => "/" };
 var kvmDevice = new Option<string>("--kvm-device") { Description = "KVM device node", DefaultValueFactory = _ => "/dev/kvm" };
 var migrationTarget = new Option<string?>("--migration-target") { Description = "receive the VM from a live migration (this migration's uid) instead of booting it; TLS credentials from the pod's migration folder" };
@@ -16,11 +17,12 @@ root.Options.Add(migrationPort);
 root.Options.Add(controlPort);
 root.Options.Add(controlAddress);
 root.Options.Add(tokenFile);
+root.Options.Add(tlsDir);
 root.Options.Add(rootDir);
 root.Options.Add(kvmDevice);
 root.SetAction((parse, ct) => LauncherProcess.RunAsync(new LauncherOptions(
     parse.GetValue(spec)!, parse.GetValue(controlAddress)!, parse.GetValue(controlPort), parse.GetValue(tokenFile),
-    new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!, parse.GetValue(migrationTarget), parse.GetValue(migrationPort)), ct));
+    new LauncherLayout(parse.GetValue(rootDir)!), parse.GetValue(kvmDevice)!, parse.GetValue(migrationTarget), parse.GetValue(migrationPort), parse.GetValue(tlsDir)), ct));
 var helpersTarget = new Argument<string>("folder") { Description = "where to put the helpers (an emptyDir other init containers mount)" };
 var installHelpers = new Command("install-helpers", "Install the static helpers (podvisor-copy) for init containers of images that hold only files.") { helpersTarget };
 installHelpers.SetAction(parse => Helpers.Install(parse.GetValue(helpersTarget)!, line => Console.Error.WriteLine($"podvisor-launcher: {line}")));

@@ -90,13 +90,13 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
         return source;
     }
 
-    private async Task<Side> TargetAsync(int pages, MigrationTlsMaterial tls, string uid)
+    private async Task<Side> TargetAsync(int pages, TlsMaterial tls, string uid)
     {
         var incoming = IncomingMigration.Listen(IPAddress.Loopback, 0, MigrationTls.From(tls), uid, _log.Enqueue);
         return await StartAsync(CounterMachine(pages), incoming);
     }
 
-    private static MigrateRequest Request(string uid, Side target, MigrationTlsMaterial tls, double? maxDowntimeMs = null, bool? autoConverge = null) =>
+    private static MigrateRequest Request(string uid, Side target, TlsMaterial tls, double? maxDowntimeMs = null, bool? autoConverge = null) =>
         new(uid, "127.0.0.1", target.Incoming!.Port, tls, MaxDowntimeMilliseconds: maxDowntimeMs, AllowAutoConverge: autoConverge);
 
     private async Task<HttpResponseMessage> MigrateAsync(Side source, MigrateRequest request) =>

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Podvisor.Api.Control;
 using Podvisor.EmulatedHost;
 using Podvisor.Testing;
 
@@ -20,9 +22,17 @@ public sealed class LauncherProcessTests : IDisposable
     private static string SharedGuest(string file) => Path.GetFullPath(Path.Combine(Repository.Root, "..", "shared", "guest", file));
 
     private readonly TestVmi _pod = new();
+    private readonly TlsMaterial _controlTls = ControlCertificates.Create("default/test");
+    private readonly X509Certificate2 _controlCa;
+
+    public LauncherProcessTests() => _controlCa = X509Certificate2.CreateFromPem(_controlTls.CaCertificatePem);
     private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
 
-    public void Dispose() => _pod.Dispose();
+    public void Dispose()
+    {
+        _pod.Dispose();
+        _controlCa.Dispose();
+    }
 
     /// <summary>Puts the microVM kernel and an initrd running <paramref name="script"/> where the pod would, writes the spec and token.</summary>
     private (string Spec, string TokenFile) PreparePod(string script, long graceSeconds, string devices = "", string spec = "")
@@ -37,6 +47,8 @@ public sealed class LauncherProcessTests : IDisposable
             .Replace("\"kernelArgs\": \"console=ttyS0\"", "\"kernelArgs\": \"console=ttyS0 reboot=k panic=-1 pci=off quiet\""));
         string token = Path.Combine(_pod.Root, "token");
         File.WriteAllText(token, Token + "\n");
+        // The control API's certificate, as the VMI's control Secret holds it next to the token.
+        foreach (var (file, data) in _controlTls.ToSecretData()) File.WriteAllBytes(Path.Combine(_pod.Root, file), data);
         return (specFile, token);
     }
 
@@ -51,7 +63,8 @@ public sealed class LauncherProcessTests : IDisposable
             var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             string[] inNamespace = netns is null ? [] : ["netns", "exec", netns, "dotnet"];
             string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0"] : ["--control-address", "0.0.0.0", "--control-port", "8443"];
-            foreach (string a in inNamespace.Concat([LauncherBinary.Dll, "--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile]))
+            foreach (string a in inNamespace.Concat([LauncherBinary.Dll, "--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile,
+                "--control-tls-directory", Path.GetDirectoryName(tokenFile)!]))
                 psi.ArgumentList.Add(a);
             Process = Process.Start(psi)!;
             Process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
@@ -88,7 +101,11 @@ public sealed class LauncherProcessTests : IDisposable
         }
     }
 
-    private static HttpClient Client(int port, string host = "127.0.0.1") => new(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true })
+    /// <summary>A client that, like the operator, accepts only the certificate from the VMI's control CA.</summary>
+    private HttpClient Client(int port, string host = "127.0.0.1") => new(new HttpClientHandler
+    {
+        ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented is not null && PrivateCa.Trusts(_controlCa, presented, out _),
+    })
     {
         BaseAddress = new Uri($"https://{host}:{port}"),
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token) },

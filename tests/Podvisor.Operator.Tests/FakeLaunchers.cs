@@ -22,17 +22,17 @@ internal sealed class FakeLaunchers : ILauncherClient
     /// <summary>Migrate requests by source pod name.</summary>
     public ConcurrentDictionary<string, MigrateRequest> Requests { get; } = new();
 
-    public Task<LauncherMigrationStatus?> GetMigrationAsync(V1Pod pod, string token, CancellationToken cancellationToken)
+    public Task<LauncherMigrationStatus?> GetMigrationAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken)
     {
-        Check(pod, token);
+        Check(pod, credentials);
         if (pod.Metadata.Labels.TryGetValue(LauncherLabels.MigrationTarget, out string? uid))
             return Task.FromResult<LauncherMigrationStatus?>(new(uid, LauncherMigrationStatus.Target, LauncherMigrationPhases.Listening, Port: LauncherLabels.MigrationPort));
         return Task.FromResult(_sources.TryGetValue(pod.Metadata.Name, out var status) ? status : null);
     }
 
-    public Task<string?> StartMigrationAsync(V1Pod pod, string token, MigrateRequest request, CancellationToken cancellationToken)
+    public Task<string?> StartMigrationAsync(V1Pod pod, LauncherCredentials credentials, MigrateRequest request, CancellationToken cancellationToken)
     {
-        Check(pod, token);
+        Check(pod, credentials);
         Calls.Enqueue($"migrate {pod.Metadata.Name}");
         Requests[pod.Metadata.Name] = request;
         lock (_lock)
@@ -44,9 +44,9 @@ internal sealed class FakeLaunchers : ILauncherClient
         return Task.FromResult<string?>(null);
     }
 
-    public Task<bool> CancelMigrationAsync(V1Pod pod, string token, CancellationToken cancellationToken)
+    public Task<bool> CancelMigrationAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken)
     {
-        Check(pod, token);
+        Check(pod, credentials);
         Calls.Enqueue($"cancel {pod.Metadata.Name}");
         lock (_lock)
         {
@@ -71,9 +71,11 @@ internal sealed class FakeLaunchers : ILauncherClient
         lock (_lock) _sources[sourcePod] = _sources[sourcePod] with { Phase = LauncherMigrationPhases.Failed, FailureReason = reason };
     }
 
-    private static void Check(V1Pod pod, string token)
+    private static void Check(V1Pod pod, LauncherCredentials credentials)
     {
         if (string.IsNullOrEmpty(pod.Status?.PodIP)) throw new LauncherUnreachableException($"{pod.Metadata.Name} has no IP");
-        if (token.Length != 64) throw new InvalidOperationException($"the operator sent a token of {token.Length} characters, not the VMI's");
+        if (credentials.Token.Length != 64) throw new InvalidOperationException($"the operator sent a token of {credentials.Token.Length} characters, not the VMI's");
+        if (!credentials.CaCertificatePem.StartsWith("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+            throw new InvalidOperationException("the operator has no CA to check the launcher's certificate against");
     }
 }

@@ -79,7 +79,7 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         var tlsVolume = Assert.Single(target.Spec.Volumes, v => v.Secret?.SecretName == LauncherLabels.MigrationSecretName(running.Metadata.Uid));
         Assert.Contains(target.Spec.Containers[0].VolumeMounts, m => m.Name == tlsVolume.Name && m.MountPath == LauncherPaths.MigrationDirectory);
         var secret = await Client.CoreV1.ReadNamespacedSecretAsync(tlsVolume.Secret.SecretName, ns, cancellationToken: Ct);
-        var material = MigrationTlsMaterial.FromSecretData(secret.Data)!;
+        var material = TlsMaterial.FromSecretData(secret.Data)!;
 
         // The source was asked with the target's address and the migration's credentials; the VMI says where it goes.
         var request = _launchers.Requests[source.Metadata.Name];

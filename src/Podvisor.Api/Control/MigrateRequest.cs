@@ -11,7 +11,7 @@ public sealed record MigrateRequest(
     [property: JsonPropertyName("migrationUid")] string MigrationUid,
     [property: JsonPropertyName("targetAddress")] string TargetAddress,
     [property: JsonPropertyName("targetPort")] int TargetPort,
-    [property: JsonPropertyName("tls")] MigrationTlsMaterial Tls,
+    [property: JsonPropertyName("tls")] TlsMaterial Tls,
     [property: JsonPropertyName("maxDowntimeMilliseconds")] double? MaxDowntimeMilliseconds = null,
     [property: JsonPropertyName("completionTimeoutPerGiB")] double? CompletionTimeoutPerGiBSeconds = null,
     [property: JsonPropertyName("progressTimeout")] double? ProgressTimeoutSeconds = null,

@@ -3,21 +3,22 @@ using System.Text.Json.Serialization;
 namespace Podvisor.Api.Control;
 
 /// <summary>
-/// One migration's TLS credentials, PEM-encoded: a CA made for this migration alone, and a certificate it signed
-/// (for client and server use) with its key. Both launchers present the certificate and accept only a peer whose
-/// certificate chains to this CA, so nobody but the two ends of this migration can take part in it (mutual TLS).
-/// The operator keeps them in the migration's Secret (<see cref="LauncherLabels.MigrationSecretName"/>).
+/// TLS credentials, PEM-encoded: a CA made for one purpose alone (<see cref="PrivateCa"/>), a certificate it signed
+/// and that certificate's key. A migration's (<see cref="MigrationCertificates"/>, in the migration's Secret
+/// <see cref="LauncherLabels.MigrationSecretName"/>): both launchers present the certificate and accept only a peer
+/// chained to the CA (mutual TLS). A VMI's control API's (<see cref="ControlCertificates"/>, in its control Secret):
+/// the launcher serves the certificate and the operator accepts only a launcher chained to that VMI's CA.
 /// </summary>
-public sealed record MigrationTlsMaterial(
+public sealed record TlsMaterial(
     [property: JsonPropertyName("caCertificate")] string CaCertificatePem,
     [property: JsonPropertyName("certificate")] string CertificatePem,
     [property: JsonPropertyName("key")] string KeyPem)
 {
-    /// <summary>The key of each file in the migration's Secret (and under <see cref="LauncherPaths.MigrationDirectory"/> in the target pod).</summary>
+    /// <summary>The key of each file in the Secret (and file name where a pod mounts it).</summary>
     public const string CaFile = "ca.crt", CertificateFile = "tls.crt", KeyFile = "tls.key";
 
-    /// <summary>Reads the three files the target pod has mounted from the migration's Secret.</summary>
-    public static MigrationTlsMaterial ReadFolder(string folder) => new(
+    /// <summary>Reads the three files a pod has mounted from the Secret.</summary>
+    public static TlsMaterial ReadFolder(string folder) => new(
         File.ReadAllText(Path.Combine(folder, CaFile)), File.ReadAllText(Path.Combine(folder, CertificateFile)), File.ReadAllText(Path.Combine(folder, KeyFile)));
 
     /// <summary>The Secret's data.</summary>
@@ -29,7 +30,7 @@ public sealed record MigrationTlsMaterial(
     };
 
     /// <summary>Back from a Secret's data; null if a key is missing.</summary>
-    public static MigrationTlsMaterial? FromSecretData(IDictionary<string, byte[]>? data)
+    public static TlsMaterial? FromSecretData(IDictionary<string, byte[]>? data)
     {
         if (data is null || !data.TryGetValue(CaFile, out var ca) || !data.TryGetValue(CertificateFile, out var cert) || !data.TryGetValue(KeyFile, out var key))
             return null;
@@ -37,5 +38,5 @@ public sealed record MigrationTlsMaterial(
     }
 
     // The key never appears in logs or exception messages.
-    public override string ToString() => "MigrationTlsMaterial { … }";
+    public override string ToString() => "TlsMaterial { … }";
 }

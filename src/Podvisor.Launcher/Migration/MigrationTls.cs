@@ -8,7 +8,7 @@ namespace Podvisor.Launcher.Migration;
 
 /// <summary>
 /// Mutual TLS for the migration link: each end presents the migration's certificate and accepts only a peer whose
-/// certificate chains to the migration's own CA (<see cref="MigrationTlsMaterial"/>). Host names are not checked:
+/// certificate chains to the migration's own CA (<see cref="TlsMaterial"/>). Host names are not checked:
 /// the CA exists for this one migration, so a certificate it signed identifies a party to it whatever address it
 /// is reached at (pod IPs are not in certificates). TLS 1.3 only.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed class MigrationTls : IDisposable
     }
 
     /// <exception cref="LauncherException">The PEM cannot be read, or the certificate is not from the CA.</exception>
-    public static MigrationTls From(MigrationTlsMaterial material)
+    public static MigrationTls From(TlsMaterial material)
     {
         X509Certificate2? ca = null, certificate = null;
         try
@@ -94,28 +94,7 @@ public sealed class MigrationTls : IDisposable
     }
 
     /// <summary>Whether <paramref name="certificate"/> chains to the migration's CA (and nothing else), and if not why.</summary>
-    private bool Trusted(X509Certificate certificate, out string why)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(_ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        var peer = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        try
-        {
-            if (chain.Build(peer) && chain.ChainElements[^1].Certificate.RawDataMemory.Span.SequenceEqual(_ca.RawDataMemory.Span))
-            {
-                why = "";
-                return true;
-            }
-            why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).DefaultIfEmpty("it is not signed by the CA"));
-            return false;
-        }
-        finally
-        {
-            if (!ReferenceEquals(peer, certificate)) peer.Dispose();
-        }
-    }
+    private bool Trusted(X509Certificate certificate, out string why) => PrivateCa.Trusts(_ca, certificate, out why);
 
     public void Dispose()
     {

@@ -215,7 +215,7 @@ public sealed class MigrationController
         LauncherMigrationStatus? listening;
         try
         {
-            listening = await _launchers.GetMigrationAsync(target, await TokenAsync(vmi, cancellationToken), cancellationToken);
+            listening = await _launchers.GetMigrationAsync(target, await CredentialsAsync(vmi, cancellationToken), cancellationToken);
         }
         catch (LauncherUnreachableException)
         {
@@ -248,7 +248,7 @@ public sealed class MigrationController
             System.Globalization.CultureInfo.InvariantCulture), tls);
         // migrationState.startTimestamp before the request: from then on the source's end is a handover to look into, not a shutdown.
         if (state.StartTimestamp is null) await WriteVmiStateAsync(vmi, s => s.StartTimestamp = Now, cancellationToken);
-        string? refused = await _launchers.StartMigrationAsync(source, await TokenAsync(vmi, cancellationToken), request, cancellationToken);
+        string? refused = await _launchers.StartMigrationAsync(source, await CredentialsAsync(vmi, cancellationToken), request, cancellationToken);
         if (refused is not null) return await FailAsync(migration, vmi, target, $"the source launcher refused: {refused}", cancellationToken);
         await WriteStatusAsync(migration, s => SetPhase(s, MigrationPhases.Running), cancellationToken);
         await _events.RecordAsync(vmi, EventRecorder.Normal, "Migrating", $"Migrating to node {state.TargetNode} ({migration.Metadata.Name})", cancellationToken);
@@ -259,13 +259,13 @@ public sealed class MigrationController
         CancellationToken cancellationToken)
     {
         if (!Ours(vmi, migration)) return await FailAsync(migration, null, target, "the VMI's migrationState belongs to another migration", cancellationToken);
-        string token = await TokenAsync(vmi, cancellationToken);
+        var credentials = await CredentialsAsync(vmi, cancellationToken);
         LauncherMigrationStatus? sent = null;
         if (source is not null && !Ended(source))
         {
             try
             {
-                sent = await _launchers.GetMigrationAsync(source, token, cancellationToken);
+                sent = await _launchers.GetMigrationAsync(source, credentials, cancellationToken);
             }
             catch (LauncherUnreachableException)
             {
@@ -281,7 +281,7 @@ public sealed class MigrationController
             if (target is null || Ended(target))
             {
                 // The target died midway: stop the source sending into the void (it would find out, later).
-                await _launchers.CancelMigrationAsync(source!, token, cancellationToken);
+                await _launchers.CancelMigrationAsync(source!, credentials, cancellationToken);
             }
             await WriteStatusAsync(migration, s =>
             {
@@ -335,11 +335,11 @@ public sealed class MigrationController
     /// <summary>Cancels at the source; true if the VM stays there.</summary>
     private async Task<bool> CancelAsync(VirtualMachineInstance vmi, V1Pod source, CancellationToken cancellationToken)
     {
-        string token = await TokenAsync(vmi, cancellationToken);
+        var credentials = await CredentialsAsync(vmi, cancellationToken);
         try
         {
-            if (await _launchers.CancelMigrationAsync(source, token, cancellationToken)) return true;
-            var status = await _launchers.GetMigrationAsync(source, token, cancellationToken);
+            if (await _launchers.CancelMigrationAsync(source, credentials, cancellationToken)) return true;
+            var status = await _launchers.GetMigrationAsync(source, credentials, cancellationToken);
             return status is null || status.HandedOver != true;
         }
         catch (LauncherUnreachableException)
@@ -446,13 +446,13 @@ public sealed class MigrationController
         await OwnedObjects.CreateSecretUnlessPresentAsync(_client, secret, cancellationToken);
     }
 
-    private async Task<MigrationTlsMaterial?> ReadSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken)
+    private async Task<TlsMaterial?> ReadSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken)
     {
         try
         {
             var secret = await _client.CoreV1.ReadNamespacedSecretAsync(LauncherLabels.MigrationSecretName(migration.Metadata.Uid), migration.Metadata.NamespaceProperty,
                 cancellationToken: cancellationToken);
-            return MigrationTlsMaterial.FromSecretData(secret.Data);
+            return TlsMaterial.FromSecretData(secret.Data);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -463,11 +463,14 @@ public sealed class MigrationController
     private Task DeleteSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken) =>
         OwnedObjects.DeleteSecretIfPresentAsync(_client, migration.Metadata.NamespaceProperty, LauncherLabels.MigrationSecretName(migration.Metadata.Uid), cancellationToken);
 
-    private async Task<string> TokenAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
+    private async Task<LauncherCredentials> CredentialsAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
     {
-        var secret = await _client.CoreV1.ReadNamespacedSecretAsync(LauncherLabels.ControlSecretName(vmi.Metadata.Uid), vmi.Metadata.NamespaceProperty,
-            cancellationToken: cancellationToken);
-        return System.Text.Encoding.ASCII.GetString(secret.Data[LauncherPaths.ControlTokenKey]).Trim();
+        string name = LauncherLabels.ControlSecretName(vmi.Metadata.Uid);
+        var secret = await _client.CoreV1.ReadNamespacedSecretAsync(name, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
+        if (secret.Data?.TryGetValue(LauncherPaths.ControlTokenKey, out byte[]? token) != true || token is null
+            || TlsMaterial.FromSecretData(secret.Data) is not { } tls)
+            throw new InvalidOperationException($"the control Secret {vmi.Metadata.NamespaceProperty}/{name} lacks the token or the launcher's CA");
+        return new LauncherCredentials(System.Text.Encoding.ASCII.GetString(token).Trim(), tls.CaCertificatePem);
     }
 
     private async Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken)

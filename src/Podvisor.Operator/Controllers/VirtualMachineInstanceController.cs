@@ -4,6 +4,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Podvisor.Api;
+using Podvisor.Api.Control;
 using Podvisor.Operator.Launcher;
 using Podvisor.Operator.Runtime;
 
@@ -145,7 +146,9 @@ public sealed class VirtualMachineInstanceController
                 Labels = new Dictionary<string, string> { [LauncherLabels.Vmi] = vmi.Metadata.Name, [LauncherLabels.CreatedBy] = vmi.Metadata.Uid },
                 OwnerReferences = [LauncherPodBuilder.OwnedBy(vmi)],
             },
-            Data = new Dictionary<string, byte[]>
+            // The token the launcher demands, and the certificate it serves (from a CA of this VMI's alone: the operator
+            // checks a launcher's certificate against it before it sends the token).
+            Data = new Dictionary<string, byte[]>(ControlCertificates.Create(ObjectKey.Of(vmi)).ToSecretData())
             {
                 [LauncherPaths.ControlTokenKey] = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant()),
             },

@@ -3,18 +3,18 @@ using Podvisor.Api.Control;
 
 namespace Podvisor.Operator.Launcher;
 
-/// <summary>The operator's calls to a launcher's control API (docs/migration.md): the pod's IP, the control port, the VMI's token.</summary>
+/// <summary>The operator's calls to a launcher's control API (docs/migration.md): the pod's IP, the control port, the VMI's credentials.</summary>
 public interface ILauncherClient
 {
     /// <summary>The launcher's side of its migration, or null when none has run there.</summary>
-    /// <exception cref="LauncherUnreachableException">The launcher did not answer.</exception>
-    Task<LauncherMigrationStatus?> GetMigrationAsync(V1Pod pod, string token, CancellationToken cancellationToken);
+    /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
+    Task<LauncherMigrationStatus?> GetMigrationAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken);
 
     /// <summary>Asks a source launcher to send its VM; null when accepted (or already under way for this migration), else why not.</summary>
-    /// <exception cref="LauncherUnreachableException">The launcher did not answer.</exception>
-    Task<string?> StartMigrationAsync(V1Pod pod, string token, MigrateRequest request, CancellationToken cancellationToken);
+    /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
+    Task<string?> StartMigrationAsync(V1Pod pod, LauncherCredentials credentials, MigrateRequest request, CancellationToken cancellationToken);
 
     /// <summary>Asks a source launcher to cancel its migration; false if it was too late (handed over) or none runs.</summary>
-    /// <exception cref="LauncherUnreachableException">The launcher did not answer.</exception>
-    Task<bool> CancelMigrationAsync(V1Pod pod, string token, CancellationToken cancellationToken);
+    /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
+    Task<bool> CancelMigrationAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken);
 }

@@ -168,7 +168,8 @@ public static class LauncherPodBuilder
             Image = options.Image,
             ImagePullPolicy = options.ImagePullPolicy,
             Command = [options.Command, "--spec", $"{LauncherPaths.SpecDirectory}/{LauncherPaths.SpecFile}", "--control-port",
-                options.ControlPort.ToString(CultureInfo.InvariantCulture), "--control-token-file", $"{LauncherPaths.ControlDirectory}/{LauncherPaths.ControlTokenKey}"],
+                options.ControlPort.ToString(CultureInfo.InvariantCulture), "--control-token-file", $"{LauncherPaths.ControlDirectory}/{LauncherPaths.ControlTokenKey}",
+                "--control-tls-directory", LauncherPaths.ControlDirectory],
             Env =
             [
                 new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
