@@ -85,6 +85,7 @@ internal static partial class PodvisorMigration
         if (status.Phase != LauncherMigrationPhases.Completed)
             throw new InvalidOperationException($"Podvisor's migration failed: {status.FailureReason}\nsource:\n{source.Stderr}\ntarget:\n{target.Stderr}");
         bool alive = QemuMigration.GuestAlive(target);
+        foreach (string line in source.Stderr.Split('\n').Where(l => l.Contains("sending the VM") || l.Contains(" done at "))) Console.Error.WriteLine(line);
         Console.Error.WriteLine(source.Stderr.Split('\n').LastOrDefault(l => l.Contains("downtime")) ?? "");
         Console.Error.WriteLine(target.Stderr.Split('\n').LastOrDefault(l => l.Contains("arrived")) ?? "");
         return new MigrationSample("podvisor", workload, status.DowntimeMilliseconds ?? double.NaN, status.TotalMilliseconds ?? double.NaN,

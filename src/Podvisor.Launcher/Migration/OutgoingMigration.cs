@@ -117,7 +117,7 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
                 throw new MigrationException($"the target at {target} failed the mutual TLS handshake: {IncomingMigration.TlsFailure(e)}");
             }
             await using var _ = link;
-            log($"migration {uid}: sending the VM to {target}");
+            log($"migration {uid}: sending the VM to {target} ({link.SslProtocol}, {link.NegotiatedCipherSuite})");
             var result = await new MigrationSender(vm, link, OptionsOf(_request), this).RunAsync(_cancel.Token);
             Update(s => s with
             {
