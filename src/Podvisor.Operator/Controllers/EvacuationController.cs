@@ -81,8 +81,6 @@ public sealed class EvacuationController
     private static bool IsEvacuation(VirtualMachineInstanceMigration migration) =>
         migration.Metadata.Labels?.TryGetValue(Evacuation.MigrationLabel, out string? value) == true && value == "true";
 
-    private static bool Final(string? phase) => phase is MigrationPhases.Succeeded or MigrationPhases.Failed;
-
     public async Task<ReconcileResult> ReconcileAsync(string key, CancellationToken cancellationToken)
     {
         if (!_vmis.TryGet(key, out var vmi) || vmi is null)
@@ -106,8 +104,8 @@ public sealed class EvacuationController
             var (claims, _) = await ClaimLookup.ReadAsync(_client, vmi, cancellationToken);
             problems = MigrationPolicy.NotMigratable(vmi, claims);
         }
-        var ofVmi = _migrations.List().Where(m => m.Metadata.NamespaceProperty == ns && m.Spec.VmiName == name).ToList();
-        bool inFlight = ofVmi.Any(m => !Final(m.Status?.Phase));
+        var ofVmi = _migrations.List().Where(m => m.Metadata.NamespaceProperty == ns && m.Spec.VmiName == name).OrderBy(m => m.Metadata.CreationTimestamp).ToList();
+        bool inFlight = ofVmi.Any(m => !MigrationPhases.IsFinal(m.Status?.Phase));
         if (EvacuationPolicy.Shielded(strategy, problems.Count == 0))
             await EnsureBudgetAsync(vmi, EvacuationPolicy.MinAvailable(inFlight), cancellationToken);
         else
@@ -115,7 +113,7 @@ public sealed class EvacuationController
 
         if (!EvacuationPolicy.Migrates(strategy) || vmi.Status?.Phase != VmiPhases.Running) return ReconcileResult.Done;
         // The newest migration succeeded but the cached VMI does not show it yet: where the VM runs is not known here.
-        if (ofVmi.OrderBy(m => m.Metadata.CreationTimestamp).LastOrDefault() is { Status.Phase: MigrationPhases.Succeeded } succeeded
+        if (ofVmi.LastOrDefault() is { Status.Phase: MigrationPhases.Succeeded } succeeded
             && (vmi.Status.MigrationState?.MigrationUid != succeeded.Metadata.Uid || vmi.Status.MigrationState.Completed != true))
             return ReconcileResult.After(TimeSpan.FromSeconds(1));
         // A completed migration put the VM on its target node, whether or not nodeName says so yet.
@@ -133,7 +131,7 @@ public sealed class EvacuationController
         if (inFlight) return ReconcileResult.Done;               // that migration's changes come back here
         if (!_expectations.Satisfied(key)) return ReconcileResult.After(TimeSpan.FromSeconds(1));
 
-        var evacuations = ofVmi.Where(IsEvacuation).OrderBy(m => m.Metadata.CreationTimestamp).ToList();
+        var evacuations = ofVmi.Where(IsEvacuation).ToList();
         await PruneFailedAsync(evacuations, cancellationToken);
         int attempt = 1;
         if (evacuations.LastOrDefault() is { Status.Phase: MigrationPhases.Failed } last && NodeOf(last) == nodeName)

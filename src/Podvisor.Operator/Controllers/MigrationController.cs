@@ -69,8 +69,6 @@ public sealed class MigrationController
         foreach (var m in _migrations.List().Where(m => m.Metadata.NamespaceProperty == ns && m.Spec.VmiName == vmi)) Controller.Enqueue(ObjectKey.Of(m));
     }
 
-    private static bool Final(string? phase) => phase is MigrationPhases.Succeeded or MigrationPhases.Failed;
-
     private static readonly string[] InFlightPhases =
         [MigrationPhases.Scheduling, MigrationPhases.Scheduled, MigrationPhases.PreparingTarget, MigrationPhases.TargetReady, MigrationPhases.Running];
 
@@ -86,7 +84,7 @@ public sealed class MigrationController
 
         if (migration.Metadata.DeletionTimestamp is not null)
         {
-            if (!Final(phase) && vmi is not null)
+            if (!MigrationPhases.IsFinal(phase) && vmi is not null)
             {
                 // Deleting a migration under way cancels it: the VM stays at the source (unless it was already handed over).
                 bool cancelled = phase != MigrationPhases.Running || source is null || await CancelAsync(vmi, source, cancellationToken);
@@ -106,7 +104,7 @@ public sealed class MigrationController
             if (Finalizers.Has(migration.Metadata, Finalizer)) await Finalizers.RemoveAsync(_client, Plural, migration.Metadata, Finalizer, cancellationToken);
             return ReconcileResult.Done;
         }
-        if (Final(phase))
+        if (MigrationPhases.IsFinal(phase))
         {
             await DeleteSecretAsync(migration, cancellationToken);
             if (phase == MigrationPhases.Failed && target is { Metadata.DeletionTimestamp: null }) await DeletePodAsync(target, cancellationToken);
