@@ -115,9 +115,20 @@ public sealed unsafe class Vm : IDisposable
         return bitmap;
     }
 
-    /// <summary>KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET_DIRTY_LOG stops clearing; use <see cref="ClearDirtyLog"/>.</summary>
-    public void EnableManualDirtyLogProtection() =>
-        EnableCapability(KvmCapability.ManualDirtyLogProtect2, 1 /* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE */);
+    /// <summary>
+    /// KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET_DIRTY_LOG stops clearing; use <see cref="ClearDirtyLog(uint, DirtyBitmap, ulong, ulong?)"/>.
+    /// With <paramref name="initiallySet"/> (KVM_DIRTY_LOG_INITIALLY_SET, when <see cref="SupportsInitiallySetDirtyLog"/>)
+    /// turning a slot's logging on marks all its pages dirty instead of write-protecting them all: a page is
+    /// protected only when cleared, so a guest's writes to pages not yet copied cost no faults.
+    /// </summary>
+    public void EnableManualDirtyLogProtection(bool initiallySet = false) =>
+        EnableCapability(KvmCapability.ManualDirtyLogProtect2, ManualProtectEnable | (initiallySet ? InitiallySet : 0));
+
+    private const ulong ManualProtectEnable = 1, InitiallySet = 2;
+
+    /// <summary>Whether KVM offers manual dirty-log protection with pages initially set.</summary>
+    public bool SupportsInitiallySetDirtyLog =>
+        ((ulong)CheckExtension(KvmCapability.ManualDirtyLogProtect2) & (ManualProtectEnable | InitiallySet)) == (ManualProtectEnable | InitiallySet);
 
     /// <summary>
     /// KVM_CLEAR_DIRTY_LOG: re-protects the pages set in <paramref name="bitmap"/> within
@@ -126,21 +137,38 @@ public sealed unsafe class Vm : IDisposable
     public void ClearDirtyLog(uint slotNumber, DirtyBitmap bitmap, ulong firstPage = 0, ulong? pageCount = null)
     {
         var slot = GetSlot(slotNumber);
-        ulong count = pageCount ?? slot.PageCount - firstPage;
         if (bitmap.PageCount != slot.PageCount)
             throw new ArgumentException("the bitmap does not cover this slot", nameof(bitmap));
-        if (firstPage % 64 != 0 || firstPage > slot.PageCount || count > slot.PageCount - firstPage || count > uint.MaxValue)
+        if (firstPage % 64 != 0 || firstPage > slot.PageCount)
             throw new ArgumentOutOfRangeException(nameof(firstPage), "the range must start on a 64-page boundary and lie inside the slot");
-        fixed (ulong* bits = bitmap.Words)
+        ulong count = pageCount ?? slot.PageCount - firstPage;
+        ClearDirtyLog(slotNumber, firstPage, count, bitmap.Words.AsSpan((int)(firstPage / 64)));
+    }
+
+    /// <summary>
+    /// KVM_CLEAR_DIRTY_LOG over [firstPage, firstPage+pageCount) of a slot, with <paramref name="bits"/>' bit 0 being
+    /// firstPage: those pages' log bits are cleared and the pages write-protected again. firstPage must be a multiple
+    /// of 64, and so must pageCount unless the range ends at the slot's end (the kernel's rule).
+    /// </summary>
+    public void ClearDirtyLog(uint slotNumber, ulong firstPage, ulong pageCount, ReadOnlySpan<ulong> bits)
+    {
+        var slot = GetSlot(slotNumber);
+        if (firstPage % 64 != 0 || firstPage > slot.PageCount || pageCount > slot.PageCount - firstPage || pageCount > uint.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(firstPage), "the range must start on a 64-page boundary and lie inside the slot");
+        if (pageCount % 64 != 0 && firstPage + pageCount != slot.PageCount)
+            throw new ArgumentOutOfRangeException(nameof(pageCount), "a range that does not reach the slot's end must cover whole 64-page words");
+        if ((ulong)bits.Length < (pageCount + 63) / 64)
+            throw new ArgumentException("the bits do not cover the range", nameof(bits));
+        fixed (ulong* words = bits)
         {
             var clear = new KvmClearDirtyLog
             {
                 Slot = slotNumber,
                 FirstPage = firstPage,
-                NumPages = (uint)count,
-                DirtyBitmap = (ulong)(bits + firstPage / 64),
+                NumPages = (uint)pageCount,
+                DirtyBitmap = (ulong)words,
             };
-            // SAFETY: the bitmap pointer starts at firstPage's word and covers count pages (checked above).
+            // SAFETY: the pointer covers pageCount bits (checked above); the kernel only reads them.
             Native.Ioctl(Handle, KvmIoctls.ClearDirtyLog, &clear);
         }
     }

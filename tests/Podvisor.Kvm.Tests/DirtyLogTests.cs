@@ -27,14 +27,14 @@ public sealed class DirtyLogTests
         a.@out(donePort, al);
     }
 
-    private static TestGuest StartGuest(bool manualProtect) => new(GuestMode.Long, a =>
+    private static TestGuest StartGuest(bool manualProtect, bool initiallySet = false) => new(GuestMode.Long, a =>
     {
         WritePages(a, RoundOne, 0x10);
         WritePages(a, RoundTwo, 0x11);
         a.hlt();
     }, slotFlags: MemorySlotFlags.LogDirtyPages, beforeVcpu: vm =>
     {
-        if (manualProtect) vm.EnableManualDirtyLogProtection();
+        if (manualProtect) vm.EnableManualDirtyLogProtection(initiallySet);
     });
 
     private static void AssertDirtyExactly(DirtyBitmap log, ulong[] written)
@@ -82,6 +82,36 @@ public sealed class DirtyLogTests
         guest.Vm.ClearDirtyLog(0, again);
         RunToPort(guest, 0x11);
         AssertDirtyExactly(guest.Vm.GetDirtyLog(0), RoundTwo);
+    }
+
+    [Fact]
+    public void InitiallySetLogReportsEveryPageAndProtectsOnlyWhatIsCleared()
+    {
+        using var guest = StartGuest(manualProtect: true, initiallySet: true);
+        Assert.True(guest.Vm.SupportsInitiallySetDirtyLog);
+        var initial = guest.Vm.GetDirtyLog(0);
+        Assert.Equal(initial.PageCount, initial.CountDirty());
+
+        // Only the first word's 64 pages are cleared (protected again); the rest stay dirty, unprotected.
+        guest.Vm.ClearDirtyLog(0, firstPage: 0, pageCount: 64, initial.Words.AsSpan(0, 1));
+        RunToPort(guest, 0x10);
+        var log = guest.Vm.GetDirtyLog(0);
+
+        var cleared = log.DirtyPages().Where(p => p < 64).ToHashSet();
+        foreach (ulong page in RoundOne.Where(p => p < 64)) Assert.True(cleared.Contains(page), $"page 0x{page:x} was written after its clear but is not in the log");
+        var unexpected = cleared.Except(RoundOne).Except(TouchedPages).ToList();
+        Assert.True(unexpected.Count == 0, $"cleared pages never written are in the log: {string.Join(", ", unexpected.Select(p => $"0x{p:x}"))}");
+        Assert.Equal(log.PageCount - 64, (ulong)log.DirtyPages().Count(p => p >= 64));
+    }
+
+    [Fact]
+    public void AClearThatEndsInsideAWordBeforeTheSlotEndIsRefused()
+    {
+        using var guest = StartGuest(manualProtect: true, initiallySet: true);
+        var initial = guest.Vm.GetDirtyLog(0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => guest.Vm.ClearDirtyLog(0, firstPage: 64, pageCount: 10, initial.Words.AsSpan(1, 1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => guest.Vm.ClearDirtyLog(0, firstPage: 32, pageCount: 64, initial.Words.AsSpan(0, 2)));
+        Assert.Throws<ArgumentException>(() => guest.Vm.ClearDirtyLog(0, firstPage: 0, pageCount: 128, initial.Words.AsSpan(0, 1)));
     }
 
     [Fact]

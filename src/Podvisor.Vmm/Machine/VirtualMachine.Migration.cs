@@ -10,40 +10,20 @@ namespace Podvisor.Vmm.Machine;
 // saved on the source and restored into a VM made with CreateIncoming on the target.
 public sealed partial class VirtualMachine
 {
-    /// <summary>Turns on KVM's dirty log for guest RAM and forgets what was written before (the full pass sends it).</summary>
-    public void StartDirtyLogging()
-    {
-        SetDirtyLogging(true);
-        TakeDirtyPages();
-    }
-
-    public void StopDirtyLogging() => SetDirtyLogging(false);
-
-    private void SetDirtyLogging(bool on)
-    {
-        foreach (var slot in _vm.MemorySlots)
-        {
-            var flags = on ? slot.Flags | MemorySlotFlags.LogDirtyPages : slot.Flags & ~MemorySlotFlags.LogDirtyPages;
-            if (flags != slot.Flags) _vm.SetMemorySlot(slot with { Flags = flags });
-        }
-    }
-
     /// <summary>
-    /// Pages written since the last call — by the guest (KVM's dirty log) or by the VMM (loader, devices) —
-    /// numbered as pages of <see cref="GuestRam.Host"/>; the logs start afresh.
+    /// Turns on dirty-page tracking for guest RAM; the log's first <see cref="DirtyPageLog.Collect"/> returns every
+    /// page (the full pass), later ones what changed since it was re-armed.
     /// </summary>
-    public DirtyBitmap TakeDirtyPages()
+    internal DirtyPageLog StartDirtyLogging()
     {
-        var dirty = _ram.TakeVmmDirty();
-        foreach (var slot in _vm.MemorySlots)
-        {
-            if ((slot.Flags & MemorySlotFlags.LogDirtyPages) == 0) continue;
-            var log = _vm.GetDirtyLog(slot.Slot);
-            ulong first = slot.MemoryOffset / GuestRam.PageSize;
-            foreach (ulong page in log.DirtyPages()) dirty.MarkDirty(first + page);
-        }
-        return dirty;
+        _dirtyLog ??= new DirtyPageLog(_vm, _ram);
+        _dirtyLog.Start();
+        return _dirtyLog;
     }
+
+    public void StopDirtyLogging() => _dirtyLog?.Stop();
+
+    private DirtyPageLog? _dirtyLog;
 
     /// <summary>
     /// The share of time (0–99 %) the vCPUs are held out of the guest: auto-converge slows a guest that

@@ -37,8 +37,6 @@ public sealed class MigrationSender
         _progress = progress;
     }
 
-    private ulong PageCount => _vm.Memory.Size / GuestRam.PageSize;
-
     /// <summary>Migrates the running VM over the link. On success the VM here is stopped (<see cref="StopReason.Migrated"/>).</summary>
     public async Task<MigrationResult> RunAsync(CancellationToken cancel)
     {
@@ -61,16 +59,16 @@ public sealed class MigrationSender
                 PageBatch.PageSize, [.. _vm.VirtioDevices.Select(d => d.Device.Type.ToString())]), MigrationJson.Default.MigrationHello, token);
             await _channel.ExpectAsync(MigrationMessage.Accept, _stop);   // a read cut short leaves the link able to carry the Abort
 
-            _vm.StartDirtyLogging();
+            var log = _vm.StartDirtyLogging();
             loggingDirty = true;
-            var (rounds, pending) = await PreCopyAsync(token);
+            var (rounds, pending) = await PreCopyAsync(log, token);
 
             var downtime = Stopwatch.StartNew();
             _vm.Pause();
             paused = true;
             var pause = downtime.Elapsed;
             // What the last round found dirty (and chose not to send while running), and what was dirtied since.
-            var last = _vm.TakeDirtyPages();
+            var last = log.Collect();
             last.UnionWith(pending);
             await SendPagesAsync(last.DirtyPages(), token);
             var lastPages = downtime.Elapsed;
@@ -134,11 +132,11 @@ public sealed class MigrationSender
     /// Rounds until what is left fits the downtime; returns how many were run and the pages left dirty, which
     /// stop-and-copy must send.
     /// </summary>
-    private async Task<(int Rounds, DirtyBitmap Pending)> PreCopyAsync(CancellationToken token)
+    private async Task<(int Rounds, DirtyBitmap Pending)> PreCopyAsync(DirtyPageLog log, CancellationToken token)
     {
         var round = Stopwatch.StartNew();
         ulong before = _bytesSent;
-        await SendPagesAsync(AllPages(), token, skipZeroPages: true);
+        await SendPagesAsync(log.Rearm(log.Collect()), token, skipZeroPages: true);
         await SyncAsync(token);
         ulong bestRemaining = ulong.MaxValue;
         var lastProgress = Stopwatch.StartNew();
@@ -147,7 +145,7 @@ public sealed class MigrationSender
         {
             double seconds = Math.Max(round.Elapsed.TotalSeconds, 1e-6);
             double bandwidth = Math.Max(1, (_bytesSent - before) / seconds);
-            var dirty = _vm.TakeDirtyPages();
+            var dirty = log.Collect();
             ulong remaining = dirty.CountDirty() * GuestRam.PageSize;
             double dirtyRate = remaining / seconds;
             _progress?.Report(new MigrationProgress(rounds - 1, _clock.Elapsed, _bytesSent, _pagesSent, _zeroPages, remaining, bandwidth, dirtyRate, _vm.ThrottlePercent));
@@ -175,7 +173,7 @@ public sealed class MigrationSender
 
             round.Restart();
             before = _bytesSent;
-            await SendPagesAsync(dirty.DirtyPages(), token);
+            await SendPagesAsync(log.Rearm(dirty), token);
             await SyncAsync(token);
         }
     }
@@ -189,11 +187,6 @@ public sealed class MigrationSender
     {
         await _channel.SendAsync(MigrationMessage.Sync, ReadOnlyMemory<byte>.Empty, token);
         await _channel.ExpectAsync(MigrationMessage.Synced, _stop);   // a read cut short leaves the link able to carry the Abort
-    }
-
-    private IEnumerable<ulong> AllPages()
-    {
-        for (ulong page = 0; page < PageCount; page++) yield return page;
     }
 
     private async Task SendPagesAsync(IEnumerable<ulong> pages, CancellationToken token, bool skipZeroPages = false)

@@ -51,6 +51,27 @@ public sealed class LiveMigrationTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The source's side of the link, checking just before Go leaves — the source paused for good, the target holding
+    /// everything and not yet running — that the target's RAM is the source's, byte for byte: a page the guest wrote
+    /// during pre-copy and the dirty log missed would differ here.
+    /// </summary>
+    private static FrameWatchingStream CheckingRamAtHandover(Stream link, VirtualMachine source, VirtualMachine target, List<string> differences) =>
+        new(link, MigrationMessage.Go, () => differences.AddRange(RamDifferences(source, target)), beforeSending: true);
+
+    private static IEnumerable<string> RamDifferences(VirtualMachine source, VirtualMachine target)
+    {
+        const int chunk = 1 << 20;
+        for (ulong offset = 0; offset < source.Memory.Size; offset += chunk)
+        {
+            var a = source.Memory.Host.GetSpan(offset, chunk);
+            var b = target.Memory.Host.GetSpan(offset, chunk);
+            if (a.SequenceEqual(b)) continue;
+            int at = a.CommonPrefixLength(b);
+            yield return $"byte 0x{offset + (ulong)at:x}: source {a[at]:x2}, target {b[at]:x2}";
+        }
+    }
+
     /// <summary>A counting guest running as the source once it has counted past <paramref name="counted"/>, and a target built for it.</summary>
     private (VirtualMachine Source, VirtualMachine Target) CountingPair(int pages, uint counted, ulong memoryMiB = 64)
     {
@@ -118,8 +139,11 @@ public sealed class LiveMigrationTests : IDisposable
 
         using var link = new LoopbackMigration();
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
-        var result = await new MigrationSender(source, link.SourceLink).RunAsync(TestContext.Current.CancellationToken);
+        var differences = new List<string>();
+        var result = await new MigrationSender(source, CheckingRamAtHandover(link.SourceLink, source, target, differences))
+            .RunAsync(TestContext.Current.CancellationToken);
         await receive;
+        Assert.True(differences.Count == 0, $"guest RAM differs at the handover: {string.Join("; ", differences)}");
 
         TestContext.Current.TestOutputHelper?.WriteLine(result.ToString());
         Assert.Equal(StopReason.Migrated, (await source.Stopped).Reason);
@@ -223,9 +247,12 @@ public sealed class LiveMigrationTests : IDisposable
         var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
         var options = new MigrationOptions { ProgressTimeout = TimeSpan.FromSeconds(60), MaxDowntime = TimeSpan.FromMilliseconds(100) };
         var clock = Stopwatch.StartNew();
-        var result = await new MigrationSender(source, new RateLimitedStream(link.SourceLink, 16 << 20), options, new InlineProgress<MigrationProgress>(rounds.Add))
+        var differences = new List<string>();
+        var checking = CheckingRamAtHandover(new RateLimitedStream(link.SourceLink, 16 << 20), source, target, differences);
+        var result = await new MigrationSender(source, checking, options, new InlineProgress<MigrationProgress>(rounds.Add))
             .RunAsync(TestContext.Current.CancellationToken);
         await receive;
+        Assert.True(differences.Count == 0, $"guest RAM differs at the handover: {string.Join("; ", differences)}");
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{result}\n{string.Join("\n", rounds)}");
         Assert.True(result.MaxThrottlePercent > 0, $"converged without throttling? rounds: {string.Join("; ", rounds)}");
