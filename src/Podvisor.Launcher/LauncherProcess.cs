@@ -147,7 +147,7 @@ public static class LauncherProcess
         try
         {
             stopped = await Task.Factory.StartNew(() => incoming is null ? launcherVm.Run(options.KvmDevice)
-                : launcherVm.RunIncoming(new Vmm.Migration.MigrationOptions().HandoverTimeout, options.KvmDevice), TaskCreationOptions.LongRunning);
+                : launcherVm.RunIncoming(new Vmm.Migration.MigrationOptions(), options.KvmDevice), TaskCreationOptions.LongRunning);
         }
         catch (LauncherException e) when (incoming is not null)
         {

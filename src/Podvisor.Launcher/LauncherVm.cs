@@ -1,6 +1,7 @@
 using Podvisor.Api.Control;
 using Podvisor.Launcher.Migration;
 using Podvisor.Vmm.Machine;
+using Podvisor.Vmm.Migration;
 
 namespace Podvisor.Launcher;
 
@@ -47,17 +48,17 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
 
     /// <summary>Boots the guest and returns when the VM has ended for good.</summary>
     public VmStopped Run(string kvmDevice = "/dev/kvm") =>
-        Run(kvmDevice, _incoming is null ? null : throw new InvalidOperationException("a migration target receives its VM: RunIncoming"), TimeSpan.Zero);
+        Run(kvmDevice, _incoming is null ? null : throw new InvalidOperationException("a migration target receives its VM: RunIncoming"), null);
 
     /// <summary>
     /// A migration target's life: the VM made empty, filled by the source through the incoming migration and run
     /// from where it was; then as <see cref="Run(string)"/> (a guest reboot boots the kernel here).
     /// </summary>
     /// <exception cref="LauncherException">The migration failed: the VM never ran here.</exception>
-    public VmStopped RunIncoming(TimeSpan handoverTimeout, string kvmDevice = "/dev/kvm") =>
-        Run(kvmDevice, _incoming ?? throw new InvalidOperationException("this launcher was not made as a migration target"), handoverTimeout);
+    public VmStopped RunIncoming(MigrationOptions options, string kvmDevice = "/dev/kvm") =>
+        Run(kvmDevice, _incoming ?? throw new InvalidOperationException("this launcher was not made as a migration target"), options);
 
-    private VmStopped Run(string kvmDevice, IncomingMigration? incoming, TimeSpan handoverTimeout)
+    private VmStopped Run(string kvmDevice, IncomingMigration? incoming, MigrationOptions? options)
     {
         Vmm.Boot.KernelImage? kernel = incoming is null ? Vmm.Boot.KernelImage.Load(config.KernelPath) : null;
         while (true)
@@ -74,7 +75,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
                 {
                     try
                     {
-                        incoming.ReceiveAsync(vm, handoverTimeout, _incomingStop.Token).GetAwaiter().GetResult();
+                        incoming.ReceiveAsync(vm, options!, _incomingStop.Token).GetAwaiter().GetResult();
                     }
                     catch (LauncherException e)
                     {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Podvisor.Vmm.Migration;
 using Podvisor.Api.Control;
 using Podvisor.Launcher.Migration;
 using Podvisor.Testing;
@@ -75,7 +76,7 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
         var run = Task.Factory.StartNew(() =>
         {
             vm.Started += machine => side!.Machine = machine;
-            return incoming is null ? vm.Run() : vm.RunIncoming(TimeSpan.FromSeconds(30));
+            return incoming is null ? vm.Run() : vm.RunIncoming(new MigrationOptions());
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         side = new Side { Vm = vm, Run = run, Server = server, Client = client, Incoming = incoming };
         _sides.Add(side);

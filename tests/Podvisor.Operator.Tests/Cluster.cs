@@ -76,6 +76,14 @@ internal sealed class Cluster(IKubernetes client)
         await client.CoreV1.ReplaceNamespacedPodStatusAsync(current, current.Metadata.Name, current.Metadata.NamespaceProperty, cancellationToken: Ct);
     }
 
+    /// <summary>As a kubelet reports a running pod's readiness probe passing (a target launcher's: the VM runs there).</summary>
+    public async Task SetReady(V1Pod pod)
+    {
+        var current = await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty, cancellationToken: Ct);
+        current.Status = FakeNodes.Status(current, current.Status.PodIP, ready: true);
+        await client.CoreV1.ReplaceNamespacedPodStatusAsync(current, current.Metadata.Name, current.Metadata.NamespaceProperty, cancellationToken: Ct);
+    }
+
     public async Task<int> CountVmis(string ns)
     {
         var list = (JsonElement)await client.CustomObjects.ListNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", cancellationToken: Ct);

@@ -14,6 +14,7 @@ namespace Podvisor.Operator.Tests;
 internal sealed class FakeLaunchers : ILauncherClient
 {
     private readonly ConcurrentDictionary<string, LauncherMigrationStatus> _sources = new();
+    private readonly ConcurrentDictionary<string, LauncherMigrationStatus> _targets = new();
     private readonly Lock _lock = new();
 
     /// <summary>Every call, as "verb pod" (pod by name).</summary>
@@ -26,7 +27,8 @@ internal sealed class FakeLaunchers : ILauncherClient
     {
         Check(pod, credentials);
         if (pod.Metadata.Labels.TryGetValue(LauncherLabels.MigrationTarget, out string? uid))
-            return Task.FromResult<LauncherMigrationStatus?>(new(uid, LauncherMigrationStatus.Target, LauncherMigrationPhases.Listening, Port: LauncherLabels.MigrationPort));
+            return Task.FromResult<LauncherMigrationStatus?>(_targets.TryGetValue(pod.Metadata.Name, out var target) ? target
+                : new(uid, LauncherMigrationStatus.Target, LauncherMigrationPhases.Listening, Port: LauncherLabels.MigrationPort));
         return Task.FromResult(_sources.TryGetValue(pod.Metadata.Name, out var status) ? status : null);
     }
 
@@ -65,6 +67,14 @@ internal sealed class FakeLaunchers : ILauncherClient
                 Phase = LauncherMigrationPhases.Completed, HandedOver = true, DowntimeMilliseconds = 42, TotalMilliseconds = 900, BytesTransferred = 300 << 20, Iterations = 3,
             };
     }
+
+    /// <summary>The target received the VM and runs it (what it then reports).</summary>
+    public void TargetRuns(V1Pod target) => _targets[target.Metadata.Name] = new(target.Metadata.Labels[LauncherLabels.MigrationTarget],
+        LauncherMigrationStatus.Target, LauncherMigrationPhases.Completed, BytesTransferred: 200 << 20);
+
+    /// <summary>The target gave up (its link broke before the handover) and never ran the VM.</summary>
+    public void TargetFails(V1Pod target, string reason) => _targets[target.Metadata.Name] = new(target.Metadata.Labels[LauncherLabels.MigrationTarget],
+        LauncherMigrationStatus.Target, LauncherMigrationPhases.Failed, FailureReason: reason);
 
     public void Fail(string sourcePod, string reason)
     {

@@ -157,6 +157,70 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         Assert.NotEqual(true, vmi.Status.MigrationState.Completed);
     }
 
+    /// <summary>
+    /// A migration under way whose target launcher, like a real one, is ready only once it runs the VM; then the source
+    /// is killed without a word (no termination message: SIGKILL, or its node lost).
+    /// </summary>
+    private async Task<(V1Pod Source, V1Pod Target)> SourceKilledMidway(string ns, FakeNodes nodes)
+    {
+        nodes.Behaviour = (pod, ip) => FakeNodes.Status(pod, ip, ready: !pod.Metadata.Labels.ContainsKey(LauncherLabels.MigrationTarget));
+        var (_, source) = await RunningVmi(ns, "web");
+        await CreateMigration(ns, "move", "web");
+        await MigrationIn(ns, "move", MigrationPhases.Running);
+        var target = Assert.Single(await _cluster.Pods(ns, "web"), p => p.Metadata.Labels.ContainsKey(LauncherLabels.MigrationTarget));
+        await _cluster.EndPod(source, 137, "");
+        // Only the target knows whether Go reached it: until it says, nothing is decided and nothing is deleted.
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+        Assert.Equal(MigrationPhases.Running, (await Migration(ns, "move"))!.Status!.Phase);
+        Assert.Equal(2, (await _cluster.Pods(ns, "web")).Count(p => p.Metadata.DeletionTimestamp is null));
+        Assert.Equal(VmiPhases.Running, (await _cluster.Vmi(ns, "web"))!.Status!.Phase);
+        return (source, target);
+    }
+
+    [Fact]
+    public async Task ASourceKilledAfterTheHandoverLeavesTheVmOnTheTarget()
+    {
+        string ns = await _cluster.Namespace("migrate-source-gone");
+        await using var nodes = await _cluster.TwoNodes(ns);
+        await using var op = new InProcessOperator(Client, launchers: _launchers);
+        var (_, target) = await SourceKilledMidway(ns, nodes);
+
+        // Go had left: the target runs the VM, and its readiness probe passes.
+        _launchers.TargetRuns(target);
+        await _cluster.SetReady(target);
+        var succeeded = await MigrationIn(ns, "move", MigrationPhases.Succeeded, MigrationPhases.Failed);
+        Assert.True(succeeded!.Status!.Phase == MigrationPhases.Succeeded, JsonSerializer.Serialize(succeeded.Status, ApiJsonContext.Default.VirtualMachineInstanceMigrationStatus));
+        Assert.Equal(200L << 20, succeeded.Status.BytesTransferred);               // what the target received: the source told nothing
+        var moved = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.NodeName == $"{ns}-b", "the VMI on the target's node");
+        Assert.Equal(VmiPhases.Running, moved!.Status!.Phase);
+        Assert.True(moved.Status.MigrationState!.Completed);
+        Assert.Contains(await _cluster.Pods(ns, "web"), p => p.Metadata.Name == target.Metadata.Name && p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task ASourceKilledBeforeTheHandoverFailsTheMigrationAndTheTargetNeverRunsTheVm()
+    {
+        string ns = await _cluster.Namespace("migrate-source-lost");
+        await using var nodes = await _cluster.TwoNodes(ns);
+        await using var op = new InProcessOperator(Client, launchers: _launchers);
+        var (source, target) = await SourceKilledMidway(ns, nodes);
+
+        // Go never came: the target's link broke and it gave up.
+        _launchers.TargetFails(target, "the link to the source broke: connection reset by peer");
+        var failed = await MigrationIn(ns, "move", MigrationPhases.Failed, MigrationPhases.Succeeded);
+        string message = Conditions.Find(failed!.Status!.Conditions, ConditionTypes.Ready)?.Message ?? "(no Ready condition)";
+        Assert.True(failed.Status.Phase == MigrationPhases.Failed, message);
+        Assert.Contains($"the source pod {source.Metadata.Name} ended without handing the VM over", message);
+        Assert.Contains("the target reports: the link to the source broke", message);
+        await Cluster.Eventually(() => _cluster.Pods(ns, "web"), pods => !pods.Any(p => p.Metadata.Name == target.Metadata.Name && p.Metadata.DeletionTimestamp is null),
+            "the target pod deleted");
+        // The VM died with its source; it is not running anywhere, and the VMI says so.
+        var vmi = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.Phase == VmiPhases.Failed, "the VMI Failed");
+        Assert.True(vmi!.Status!.MigrationState!.Failed);
+        Assert.NotEqual(true, vmi.Status.MigrationState.Completed);
+        Assert.Equal($"{ns}-a", vmi.Status.NodeName);
+    }
+
     [Fact]
     public async Task DeletingAMigrationUnderWayCancelsIt()
     {

@@ -60,14 +60,14 @@ public sealed class IncomingMigration : IDisposable
 
     /// <summary>Receives the VM into <paramref name="vm"/> and starts it there.</summary>
     /// <exception cref="LauncherException">The migration failed (the reason says why); <paramref name="vm"/> never ran.</exception>
-    public async Task ReceiveAsync(VirtualMachine vm, TimeSpan handoverTimeout, CancellationToken cancellationToken)
+    public async Task ReceiveAsync(VirtualMachine vm, MigrationOptions options, CancellationToken cancellationToken)
     {
         try
         {
             await using var link = await AcceptSourceAsync(cancellationToken);
             var started = DateTimeOffset.UtcNow;
             Update(s => s with { Phase = LauncherMigrationPhases.Transferring, StartTimestamp = started });
-            var received = await MigrationReceiver.RunAsync(vm, link, handoverTimeout, cancellationToken);
+            var received = await MigrationReceiver.RunAsync(vm, link, options, cancellationToken);
             Update(s => s with
             {
                 Phase = LauncherMigrationPhases.Completed, EndTimestamp = DateTimeOffset.UtcNow, BytesTransferred = (long)received.Bytes,

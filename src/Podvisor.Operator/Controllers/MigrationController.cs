@@ -297,29 +297,69 @@ public sealed class MigrationController
                         $"{(target is null ? "is gone" : $"ended: {PodEnd(target)}")}; it runs nowhere", cancellationToken, handedOver: true);
                 return ReconcileResult.After(PollInterval);                                 // the target's readiness is on its way
             }
-            await WriteVmiStateAsync(vmi, s =>
-            {
-                s.Completed = true;
-                s.EndTimestamp = Now;
-                s.TargetNode = target!.Spec.NodeName;
-            }, cancellationToken);
-            await WriteStatusAsync(migration, s =>
-            {
-                SetPhase(s, MigrationPhases.Succeeded);
-                s.DowntimeMilliseconds = sent.DowntimeMilliseconds;
-                s.BytesTransferred = sent.BytesTransferred;
-                s.Iterations = sent.Iterations;
-            }, cancellationToken);
-            await _events.RecordAsync(vmi, EventRecorder.Normal, "Migrated",
-                $"Live-migrated to node {target!.Spec.NodeName}: downtime {sent.DowntimeMilliseconds:0} ms, {sent.BytesTransferred >> 20} MiB in {sent.Iterations} round(s)", cancellationToken);
-            return ReconcileResult.Done;
+            return await SucceedAsync(migration, vmi, target!, sent, cancellationToken);
         }
         if (sent is { Phase: LauncherMigrationPhases.Failed })
             return await FailAsync(migration, vmi, target, $"the source launcher reports: {sent.FailureReason}", cancellationToken);
         if (source is null || Ended(source))
-            return await FailAsync(migration, vmi, target, $"the source pod {vmi.Status!.MigrationState!.SourcePod} ended without handing the VM over" +
-                (source is null ? "" : $": {PodEnd(source)}"), cancellationToken);
+            return await SourceLostAsync(migration, vmi, source, target, targetRuns, credentials, cancellationToken);
         return ReconcileResult.After(PollInterval);
+    }
+
+    /// <summary>
+    /// The source ended without a word (killed, its node lost) during the transfer — perhaps after it sent Go, and
+    /// only the target knows. Deciding before the target does could delete the VM's one running copy, or leave it
+    /// running where the VMI does not say: so the VM has moved if the target runs it; it is lost with the source once
+    /// the target has failed or ended (a target whose link broke before Go never runs it); until then, look again
+    /// (the target gives up on a silent link by itself).
+    /// </summary>
+    private async Task<ReconcileResult> SourceLostAsync(VirtualMachineInstanceMigration migration, VirtualMachineInstance vmi, V1Pod? source, V1Pod? target,
+        bool targetRuns, LauncherCredentials credentials, CancellationToken cancellationToken)
+    {
+        LauncherMigrationStatus? received = null;
+        if (target is not null && !Ended(target))
+        {
+            try
+            {
+                received = await _launchers.GetMigrationAsync(target, credentials, cancellationToken);
+            }
+            catch (LauncherUnreachableException)
+            {
+                return ReconcileResult.After(PollInterval);
+            }
+        }
+        if (targetRuns && received is not { Phase: LauncherMigrationPhases.Failed })
+            return await SucceedAsync(migration, vmi, target!, received, cancellationToken);
+        if (target is not null && !Ended(target) && received is not { Phase: LauncherMigrationPhases.Failed })
+            return ReconcileResult.After(PollInterval);
+        string why = received is { Phase: LauncherMigrationPhases.Failed } ? $"the target reports: {received.FailureReason}"
+            : target is null ? "the target pod is gone" : $"the target pod ended: {PodEnd(target)}";
+        return await FailAsync(migration, vmi, target, $"the source pod {vmi.Status!.MigrationState!.SourcePod} ended without handing the VM over" +
+            (source is null ? "" : $" ({PodEnd(source)})") + $", and the target never ran it ({why}); the VM ran in neither place after that", cancellationToken);
+    }
+
+    /// <summary>The target runs the VM: the VMI moves there. <paramref name="numbers"/> is the source's report, or the target's if the source died.</summary>
+    private async Task<ReconcileResult> SucceedAsync(VirtualMachineInstanceMigration migration, VirtualMachineInstance vmi, V1Pod target,
+        LauncherMigrationStatus? numbers, CancellationToken cancellationToken)
+    {
+        await WriteVmiStateAsync(vmi, s =>
+        {
+            s.Completed = true;
+            s.EndTimestamp = Now;
+            s.TargetNode = target.Spec.NodeName;
+        }, cancellationToken);
+        await WriteStatusAsync(migration, s =>
+        {
+            SetPhase(s, MigrationPhases.Succeeded);
+            s.DowntimeMilliseconds = numbers?.DowntimeMilliseconds ?? s.DowntimeMilliseconds;
+            s.BytesTransferred = numbers?.BytesTransferred ?? s.BytesTransferred;
+            s.Iterations = numbers?.Iterations ?? s.Iterations;
+        }, cancellationToken);
+        string measured = numbers?.DowntimeMilliseconds is { } downtime
+            ? $": downtime {downtime:0} ms, {numbers.BytesTransferred >> 20} MiB in {numbers.Iterations} round(s)"
+            : " (the source ended before it reported the downtime)";
+        await _events.RecordAsync(vmi, EventRecorder.Normal, "Migrated", $"Live-migrated to node {target.Spec.NodeName}{measured}", cancellationToken);
+        return ReconcileResult.Done;
     }
 
     private static string PodEnd(V1Pod pod)

@@ -21,11 +21,19 @@ public sealed record MigrationOptions
     /// <summary>How long each side waits for the other during the handover (state loaded, guest running).</summary>
     public TimeSpan HandoverTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The target gives up when the source sends nothing for this long during the transfer (a frame is at most a
+    /// few MiB, and the source sends without pause): a source whose node vanished closes no connection, and the
+    /// target must not wait for it forever.
+    /// </summary>
+    public TimeSpan LinkIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     public void Validate()
     {
         if (MaxDowntime <= TimeSpan.Zero) throw new ArgumentException($"the allowed downtime must be positive, got {MaxDowntime}");
         if (CompletionTimeoutPerGiB <= TimeSpan.Zero) throw new ArgumentException($"the completion timeout per GiB must be positive, got {CompletionTimeoutPerGiB}");
         if (ProgressTimeout <= TimeSpan.Zero) throw new ArgumentException($"the progress timeout must be positive, got {ProgressTimeout}");
         if (HandoverTimeout <= TimeSpan.Zero) throw new ArgumentException($"the handover timeout must be positive, got {HandoverTimeout}");
+        if (LinkIdleTimeout <= TimeSpan.Zero) throw new ArgumentException($"the link idle timeout must be positive, got {LinkIdleTimeout}");
     }
 }

@@ -15,8 +15,10 @@ public static class MigrationReceiver
     /// <summary>What the target saw of a migration it completed: in the downtime, reading the machine state and restoring it.</summary>
     public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState);
 
-    public static async Task<Received> RunAsync(VirtualMachine vm, Stream link, TimeSpan handoverTimeout, CancellationToken cancel)
+    public static async Task<Received> RunAsync(VirtualMachine vm, Stream link, MigrationOptions options, CancellationToken cancel)
     {
+        options.Validate();
+        var handoverTimeout = options.HandoverTimeout;
         if (vm.State != VmState.Created || vm.Boot is not null)
             throw new InvalidOperationException("a migration arrives in a VM made by VirtualMachine.CreateIncoming, not started");
         var clock = Stopwatch.StartNew();
@@ -32,9 +34,20 @@ public static class MigrationReceiver
 
         ulong pageCount = vm.Memory.Size / GuestRam.PageSize, bytes = 0, pages = 0;
         var host = vm.Memory.Host;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         while (true)
         {
-            var (type, payload) = await channel.ReceiveAsync(cancel);
+            idle.CancelAfter(options.LinkIdleTimeout);
+            MigrationMessage type;
+            ReadOnlyMemory<byte> payload;
+            try
+            {
+                (type, payload) = await channel.ReceiveAsync(idle.Token);
+            }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+            {
+                throw new MigrationException($"the source sent nothing for {options.LinkIdleTimeout.TotalSeconds:0} s");
+            }
             bytes += (ulong)payload.Length + 5;
             switch (type)
             {

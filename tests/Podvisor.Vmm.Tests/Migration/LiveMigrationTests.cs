@@ -221,6 +221,32 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetWhoseSourceFallsSilentGivesUpWithoutRunningTheVm()
+    {
+        var (source, target) = CountingPair(pages: 1024, counted: 10_000);
+
+        using var link = new LoopbackMigration();
+        var options = new MigrationOptions { LinkIdleTimeout = TimeSpan.FromSeconds(1) };
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken, options);
+        // The source's node vanishes 1 MiB into the full pass: no FIN, no RST, nothing more on the wire.
+        using var stopSending = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var send = new MigrationSender(source, new StallingStream(link.SourceLink, 1 << 20)).RunAsync(stopSending.Token);
+
+        var clock = Stopwatch.StartNew();
+        var silent = await Assert.ThrowsAsync<MigrationException>(() => receive);
+        Assert.Contains("the source sent nothing for 1 s", silent.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the target gave up after {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.Equal(VmState.Created, target.State);
+
+        // Here the source lives on: cancelled, it stops waiting for the link and the VM runs on there.
+        await stopSending.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => send);
+        Assert.Equal(VmState.Running, source.State);
+        uint now = Counter(source);
+        WaitFor(() => Counter(source) > now + 10_000, "the guest to go on counting on the source");
+    }
+
+    [Fact]
     public async Task TheTargetRefusesAMachineThatDiffers()
     {
         string kernel = CounterKernel(pages: 16);

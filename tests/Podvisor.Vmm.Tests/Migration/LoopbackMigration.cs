@@ -37,8 +37,9 @@ internal sealed class LoopbackMigration : IDisposable
         _server?.Client.Close(0);
     }
 
-    public static Task<MigrationReceiver.Received> ReceiveAsync(VirtualMachine target, Stream link, CancellationToken cancel = default) =>
-        Task.Run(() => MigrationReceiver.RunAsync(target, link, TimeSpan.FromSeconds(30), cancel), cancel);
+    public static Task<MigrationReceiver.Received> ReceiveAsync(VirtualMachine target, Stream link, CancellationToken cancel = default,
+        MigrationOptions? options = null) =>
+        Task.Run(() => MigrationReceiver.RunAsync(target, link, options ?? new MigrationOptions(), cancel), cancel);
 
     public void Dispose()
     {
@@ -46,6 +47,22 @@ internal sealed class LoopbackMigration : IDisposable
         _server?.Dispose();
         _listener.Stop();
         _listener.Dispose();
+    }
+}
+
+/// <summary>
+/// The source's side of a link whose far end vanished without closing it (a node lost): once
+/// <paramref name="afterBytes"/> have gone, writes never complete and nothing more arrives.
+/// </summary>
+internal sealed class StallingStream(Stream inner, long afterBytes) : WrappingLinkStream(inner)
+{
+    private long _written;
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancel = default)
+    {
+        if (_written >= afterBytes) await Task.Delay(Timeout.Infinite, cancel);
+        _written += buffer.Length;
+        await Inner.WriteAsync(buffer, cancel);
     }
 }
 
