@@ -93,6 +93,8 @@ public sealed class EvacuationControllerTests(CrdApiServerFixture fixture) : ICl
         var migration = (await Cluster.Eventually(() => Migrations(ns), l => l.Count > 0 && l[0].Status?.Phase == MigrationPhases.Running,
             "an evacuation migration Running"))[0];
         Assert.Equal("web", migration.Spec.VmiName);
+        Assert.Equal($"{ns}-a", (await _cluster.Vmi(ns, "web"))!.Status!.EvacuationNodeName);
+        Assert.Null((await _cluster.Vmi(ns, "scratch"))?.Status?.EvacuationNodeName);
         Assert.Equal("true", migration.Metadata.Labels[Evacuation.MigrationLabel]);
         Assert.Equal($"{ns}-a", migration.Metadata.Annotations[Evacuation.NodeAnnotation]);
         // While both pods exist the budget keeps both; the VM without a budget was evicted, not migrated.
@@ -109,6 +111,7 @@ public sealed class EvacuationControllerTests(CrdApiServerFixture fixture) : ICl
 
         var moved = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.NodeName == $"{ns}-b", "web on the other node");
         Assert.Equal(VmiPhases.Running, moved!.Status!.Phase);
+        await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.EvacuationNodeName is null, "evacuationNodeName cleared once the VM left");
         Assert.Equal(MigrationPhases.Succeeded, (await Migrations(ns)).Single().Status!.Phase);
         var left = Assert.Single(await _cluster.Pods(ns, "web"));
         Assert.Equal($"{ns}-b", left.Spec.NodeName);
@@ -139,6 +142,30 @@ public sealed class EvacuationControllerTests(CrdApiServerFixture fixture) : ICl
         await Cluster.Eventually(() => _cluster.Pods(ns, "cache"), p => p.Count == 0, "cache's pod evicted");
         Assert.Empty(await Migrations(ns));
         Assert.Single(await _cluster.Pods(ns, "db"), p => p.Metadata.DeletionTimestamp is null);
+    }
+
+    [Fact]
+    public async Task AnExternalVmHoldsTheDrainAndIsMarkedForItsMover()
+    {
+        string ns = await _cluster.Namespace("evacuate-external");
+        await using var nodes = await _cluster.TwoNodes(ns);
+        await using var op = new InProcessOperator(Client, launchers: _launchers);
+        var vmi = await RunningVmi(ns, "app", EvictionStrategies.External);
+        await Cluster.Eventually(() => Budget(vmi), b => b is not null, "app's disruption budget");
+        Assert.Null(vmi.Status!.EvacuationNodeName);
+
+        await Client.CoreV1.PatchNodeAsync(new V1Patch("""{"spec":{"unschedulable":true}}""", V1Patch.PatchType.MergePatch), $"{ns}-a", cancellationToken: Ct);
+        // KubeVirt's signal for the external mover: the node the VM must leave.
+        await Cluster.Eventually(() => _cluster.Vmi(ns, "app"), v => v?.Status?.EvacuationNodeName == $"{ns}-a", "status.evacuationNodeName set");
+        var pod = Assert.Single(await _cluster.Pods(ns, "app"));
+        var refused = await Assert.ThrowsAsync<HttpOperationException>(() => Evict(pod));
+        Assert.Equal((HttpStatusCode)429, refused.Response.StatusCode);
+        await Task.Delay(500, Ct);
+        Assert.Empty(await Migrations(ns));                                         // moving it is the mover's job, not ours
+
+        await Client.CoreV1.PatchNodeAsync(new V1Patch("""{"spec":{"unschedulable":false}}""", V1Patch.PatchType.MergePatch), $"{ns}-a", cancellationToken: Ct);
+        var after = await Cluster.Eventually(() => _cluster.Vmi(ns, "app"), v => v?.Status?.EvacuationNodeName is null, "status.evacuationNodeName cleared");
+        Assert.Equal(VmiPhases.Running, after!.Status!.Phase);
     }
 
     [Fact]

@@ -80,7 +80,8 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
         });
         _log?.Invoke($"migration {MigrationUid}: {(value.Round == 0 ? "full pass" : $"round {value.Round}")} done at {value.Elapsed.TotalSeconds:0.0} s: " +
             $"{value.BytesSent >> 20} MiB sent ({value.BandwidthBytesPerSecond / (1 << 20):0.0} MiB/s), {value.RemainingBytes >> 10} KiB dirty " +
-            $"({value.DirtyBytesPerSecond / (1 << 20):0.0} MiB/s), throttle {value.ThrottlePercent} %");
+            $"({value.DirtyBytesPerSecond / (1 << 20):0.0} MiB/s), throttle {value.ThrottlePercent} %; so far {value.Writing.TotalSeconds:0.00} s writing to the link, " +
+            $"{value.Syncing.TotalSeconds:0.00} s waiting for the target; the rest is reading guest memory and the dirty log");
     }
 
     private async Task RunAsync(VirtualMachine vm, Action<string> log)

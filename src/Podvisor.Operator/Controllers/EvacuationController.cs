@@ -95,31 +95,39 @@ public sealed class EvacuationController
         if (ended || strategy == EvictionStrategies.None)
         {
             await DeleteBudgetsAsync(key, keepUid: null, cancellationToken);
+            if (!ended && vmi.Status?.EvacuationNodeName is not null) await SetEvacuationNodeAsync(vmi, null, cancellationToken);
             return ReconcileResult.Done;
         }
 
+        var ofVmi = _migrations.List().Where(m => m.Metadata.NamespaceProperty == ns && m.Spec.VmiName == name).OrderBy(m => m.Metadata.CreationTimestamp).ToList();
+        bool inFlight = ofVmi.Any(m => !MigrationPhases.IsFinal(m.Status?.Phase));
+        bool running = vmi.Status?.Phase == VmiPhases.Running;
+        // The newest migration succeeded but the cached VMI does not show it yet: where the VM runs is not known here.
+        if (running && ofVmi.LastOrDefault() is { Status.Phase: MigrationPhases.Succeeded } succeeded
+            && (vmi.Status!.MigrationState?.MigrationUid != succeeded.Metadata.Uid || vmi.Status.MigrationState.Completed != true))
+            return ReconcileResult.After(TimeSpan.FromSeconds(1));
+        // A completed migration put the VM on its target node, whether or not nodeName says so yet.
+        string? nodeName = !running ? null
+            : vmi.Status!.MigrationState is { Completed: true, TargetNode: { Length: > 0 } target } ? target : vmi.Status.NodeName;
+        bool draining = !string.IsNullOrEmpty(nodeName) && _nodes.TryGet(nodeName, out var node) && node is not null && EvacuationPolicy.IsDraining(node);
+
+        // The claims (a GET each) are read only when the answer matters: for LiveMigrateIfPossible it decides the budget,
+        // for LiveMigrate only whether a drain can be served — and that VMI change reconciles on every status update.
         IReadOnlyList<string> problems = [];
-        if (EvacuationPolicy.Migrates(strategy))
+        if (strategy == EvictionStrategies.LiveMigrateIfPossible || (strategy == EvictionStrategies.LiveMigrate && draining))
         {
             var (claims, _) = await ClaimLookup.ReadAsync(_client, vmi, cancellationToken);
             problems = MigrationPolicy.NotMigratable(vmi, claims);
         }
-        var ofVmi = _migrations.List().Where(m => m.Metadata.NamespaceProperty == ns && m.Spec.VmiName == name).OrderBy(m => m.Metadata.CreationTimestamp).ToList();
-        bool inFlight = ofVmi.Any(m => !MigrationPhases.IsFinal(m.Status?.Phase));
-        if (EvacuationPolicy.Shielded(strategy, problems.Count == 0))
+        bool shielded = EvacuationPolicy.Shielded(strategy, problems.Count == 0);
+        if (shielded)
             await EnsureBudgetAsync(vmi, EvacuationPolicy.MinAvailable(inFlight), cancellationToken);
         else
             await DeleteBudgetsAsync(key, keepUid: null, cancellationToken);
 
-        if (!EvacuationPolicy.Migrates(strategy) || vmi.Status?.Phase != VmiPhases.Running) return ReconcileResult.Done;
-        // The newest migration succeeded but the cached VMI does not show it yet: where the VM runs is not known here.
-        if (ofVmi.LastOrDefault() is { Status.Phase: MigrationPhases.Succeeded } succeeded
-            && (vmi.Status.MigrationState?.MigrationUid != succeeded.Metadata.Uid || vmi.Status.MigrationState.Completed != true))
-            return ReconcileResult.After(TimeSpan.FromSeconds(1));
-        // A completed migration put the VM on its target node, whether or not nodeName says so yet.
-        string? nodeName = vmi.Status.MigrationState is { Completed: true, TargetNode: { Length: > 0 } target } ? target : vmi.Status.NodeName;
-        if (string.IsNullOrEmpty(nodeName)) return ReconcileResult.Done;
-        if (!_nodes.TryGet(nodeName, out var node) || node is null || !EvacuationPolicy.IsDraining(node)) return ReconcileResult.Done;
+        string? evacuating = draining && shielded ? nodeName : null;
+        if (vmi.Status?.EvacuationNodeName != evacuating) await SetEvacuationNodeAsync(vmi, evacuating, cancellationToken);
+        if (!draining || !EvacuationPolicy.Migrates(strategy)) return ReconcileResult.Done;
         if (problems.Count > 0)
         {
             if (strategy == EvictionStrategies.LiveMigrate)
@@ -141,8 +149,19 @@ public sealed class EvacuationController
             if (wait > TimeSpan.Zero) return ReconcileResult.After(wait);
             attempt = failures + 1;
         }
-        await CreateMigrationAsync(vmi, nodeName, attempt, cancellationToken);
+        await CreateMigrationAsync(vmi, nodeName!, attempt, cancellationToken);
         return ReconcileResult.Done;
+    }
+
+    /// <summary>Sets (or, with null, removes) <c>status.evacuationNodeName</c>: a merge patch, so no other status field is touched.</summary>
+    private async Task SetEvacuationNodeAsync(VirtualMachineInstance vmi, string? nodeName, CancellationToken cancellationToken)
+    {
+        var patch = new System.Text.Json.Nodes.JsonObject
+        {
+            ["status"] = new System.Text.Json.Nodes.JsonObject { ["evacuationNodeName"] = nodeName },
+        };
+        await _client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
+            ApiGroup.Group, ApiGroup.Version, vmi.Metadata.NamespaceProperty, "virtualmachineinstances", vmi.Metadata.Name, cancellationToken: cancellationToken);
     }
 
     private async Task CreateMigrationAsync(VirtualMachineInstance vmi, string nodeName, int attempt, CancellationToken cancellationToken)

@@ -12,8 +12,11 @@ namespace Podvisor.Vmm.Migration;
 /// </summary>
 public static class MigrationReceiver
 {
-    /// <summary>What the target saw of a migration it completed: in the downtime, reading the machine state and restoring it.</summary>
-    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState);
+    /// <summary>
+    /// What the target saw of a migration it completed: how long it spent putting pages into guest memory (the rest of
+    /// the transfer it waited on the link, decryption included); in the downtime, reading the machine state and restoring it.
+    /// </summary>
+    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState, TimeSpan Applying = default);
 
     public static async Task<Received> RunAsync(VirtualMachine vm, Stream link, MigrationOptions options, CancellationToken cancel)
     {
@@ -33,6 +36,7 @@ public static class MigrationReceiver
         await channel.SendAsync(MigrationMessage.Accept, ReadOnlyMemory<byte>.Empty, cancel);
 
         ulong pageCount = vm.Memory.Size / GuestRam.PageSize, bytes = 0, pages = 0;
+        long applyingTicks = 0;
         var host = vm.Memory.Host;
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         while (true)
@@ -52,7 +56,9 @@ public static class MigrationReceiver
             switch (type)
             {
                 case MigrationMessage.Pages:
+                    long start = Stopwatch.GetTimestamp();
                     pages += (ulong)PageBatch.Apply(payload.Span, pageCount, page => host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize));
+                    applyingTicks += Stopwatch.GetTimestamp() - start;
                     break;
                 case MigrationMessage.Sync:
                     await channel.SendAsync(MigrationMessage.Synced, ReadOnlyMemory<byte>.Empty, cancel);
@@ -86,7 +92,7 @@ public static class MigrationReceiver
                     }
                     vm.Start();
                     await channel.SendAsync(MigrationMessage.Running, ReadOnlyMemory<byte>.Empty, cancel);
-                    return new Received(bytes, pages, clock.Elapsed, parsed, restored);
+                    return new Received(bytes, pages, clock.Elapsed, parsed, restored, Stopwatch.GetElapsedTime(0, applyingTicks));
                 default:
                     throw new MigrationException($"the source sent {type} during the memory transfer");
             }

@@ -22,7 +22,11 @@ public sealed class MigrationSender
     private readonly PageBatch _batch = new();
     private readonly Stopwatch _clock = new();
     private ulong _bytesSent, _pagesSent, _zeroPages;
+    private long _writingTicks, _syncingTicks;
     private CancellationToken _stop;
+
+    /// <summary>Dirty memory so small that another round would save less than its own round trip costs.</summary>
+    private const ulong SmallestWorthARound = 64 << 10;
 
     /// <summary>How long a frame under way may still take once the migration is cancelled or out of time.</summary>
     private static readonly TimeSpan StuckFrameGrace = TimeSpan.FromSeconds(5);
@@ -138,7 +142,7 @@ public sealed class MigrationSender
         ulong before = _bytesSent;
         await SendPagesAsync(log.Rearm(log.Collect()), token, skipZeroPages: true);
         await SyncAsync(token);
-        ulong bestRemaining = ulong.MaxValue;
+        ulong bestRemaining = ulong.MaxValue, previousRemaining = 0;
         var lastProgress = Stopwatch.StartNew();
         int fastDirtying = 0;
         for (int rounds = 1; ; rounds++)
@@ -148,8 +152,14 @@ public sealed class MigrationSender
             var dirty = log.Collect();
             ulong remaining = dirty.CountDirty() * GuestRam.PageSize;
             double dirtyRate = remaining / seconds;
-            _progress?.Report(new MigrationProgress(rounds - 1, _clock.Elapsed, _bytesSent, _pagesSent, _zeroPages, remaining, bandwidth, dirtyRate, _vm.ThrottlePercent));
-            if (remaining / bandwidth <= _options.MaxDowntime.TotalSeconds) return (rounds, dirty);
+            _progress?.Report(new MigrationProgress(rounds - 1, _clock.Elapsed, _bytesSent, _pagesSent, _zeroPages, remaining, bandwidth, dirtyRate, _vm.ThrottlePercent,
+                Stopwatch.GetElapsedTime(0, _writingTicks), Stopwatch.GetElapsedTime(0, _syncingTicks)));
+            // The last pages are the one part of the downtime that rounds can shrink (pausing, the state and the handover
+            // cost the same whatever is left): while a round still halves what is dirty, one more (short) round is cheaper
+            // than sending it paused. Rounds stop halving at the guest's floor (what it dirties while a round runs).
+            bool halving = remaining <= previousRemaining / 2 && remaining > SmallestWorthARound;
+            if (remaining / bandwidth <= _options.MaxDowntime.TotalSeconds && !halving) return (rounds, dirty);
+            previousRemaining = remaining;
 
             if (remaining < bestRemaining)
             {
@@ -185,8 +195,10 @@ public sealed class MigrationSender
     /// </summary>
     private async Task SyncAsync(CancellationToken token)
     {
+        long start = Stopwatch.GetTimestamp();
         await _channel.SendAsync(MigrationMessage.Sync, ReadOnlyMemory<byte>.Empty, token);
         await _channel.ExpectAsync(MigrationMessage.Synced, _stop);   // a read cut short leaves the link able to carry the Abort
+        _syncingTicks += Stopwatch.GetTimestamp() - start;
     }
 
     private async Task SendPagesAsync(IEnumerable<ulong> pages, CancellationToken token, bool skipZeroPages = false)
@@ -218,7 +230,9 @@ public sealed class MigrationSender
         _stop.ThrowIfCancellationRequested();
         if (_batch.Count == 0) return;
         var payload = _batch.Payload;
+        long start = Stopwatch.GetTimestamp();
         await _channel.SendAsync(MigrationMessage.Pages, payload, token, flush: false);
+        _writingTicks += Stopwatch.GetTimestamp() - start;
         _bytesSent += (ulong)payload.Length + 5;
         _batch.Clear();
     }
