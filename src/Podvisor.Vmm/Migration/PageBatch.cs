@@ -68,7 +68,12 @@ public sealed class PageBatch
             ulong page = word >> 1;
             if (page >= pageCount) throw new MigrationException($"the source sent page {page}; guest memory has {pageCount}");
             var target = pageSpan(page);
-            if ((word & 1) != 0) target.Clear();
+            // A zero page is written only if it is not zero already: the target's RAM starts as untouched zeros, and
+            // writing them would allocate host memory for nothing (the source sends the pages its balloon freed as zeros).
+            if ((word & 1) != 0)
+            {
+                if (target.ContainsAnyExcept((byte)0)) target.Clear();
+            }
             else
             {
                 if (payload.Length - at < PageSize) throw new MigrationException($"a Pages message cut short in page {page}");

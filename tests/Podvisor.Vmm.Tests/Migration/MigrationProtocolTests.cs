@@ -38,6 +38,36 @@ public sealed class MigrationProtocolTests
     }
 
     [Fact]
+    public void ZeroPagesLeaveUntouchedTargetMemoryUnallocated()
+    {
+        const int pages = 8192;                                      // 32 MiB of zero pages, as a balloon's freed memory arrives
+        using var memory = new Podvisor.Kvm.HostMemory(pages * (ulong)PageBatch.PageSize, transparentHugePages: true);
+        memory.Write(5 * PageBatch.PageSize, Page(0x77));             // one page the target holds stale contents in
+        var batch = new PageBatch();
+        for (int page = 0; page < pages; page++)
+        {
+            batch.Add((ulong)page, new byte[PageBatch.PageSize]);
+            if (!batch.IsFull && page != pages - 1) continue;
+            PageBatch.Apply(batch.Payload.Span, pages, p => memory.GetSpan(p * PageBatch.PageSize, PageBatch.PageSize));
+            batch.Clear();
+        }
+
+        Assert.False(memory.GetSpan(5 * PageBatch.PageSize, PageBatch.PageSize).ContainsAnyExcept((byte)0));
+        // Reading untouched anonymous memory maps the kernel's shared zero page, which smaps does not count as Anonymous.
+        long anonymousKiB = AnonymousKiB(memory.HostAddress);
+        Assert.True(anonymousKiB <= 2048 + 4, $"{anonymousKiB} KiB allocated for 32 MiB of zero pages");
+    }
+
+    private static long AnonymousKiB(ulong address)
+    {
+        var lines = File.ReadAllLines("/proc/self/smaps");
+        int header = Array.FindIndex(lines, l => l.StartsWith(address.ToString("x") + "-", StringComparison.Ordinal));
+        Assert.True(header >= 0, $"mapping {address:x} not in smaps");
+        string line = lines.Skip(header + 1).First(l => l.StartsWith("Anonymous:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+
+    [Fact]
     public void AHostileBatchIsRefusedBeforeAnythingOutsideGuestMemoryIsTouched()
     {
         var batch = new PageBatch();
