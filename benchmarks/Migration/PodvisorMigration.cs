@@ -59,6 +59,9 @@ internal static partial class PodvisorMigration
             BaseAddress = new Uri($"https://127.0.0.1:{sourceControl}"), Timeout = TimeSpan.FromSeconds(30),
         };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        // This program runs JIT-compiled inside the emulated host, on the one CPU the VMs use: a first GET compiles the
+        // status path before the clock starts (the profile showed the JIT taking ~18 % of the CPU during migrations).
+        http.GetAsync("/v1/migration").GetAwaiter().GetResult().Dispose();
         var asked = http.PutAsJsonAsync("/v1/migrate", new MigrateRequest(uid, "127.0.0.1", migrationPort, tls), ControlApiJson.Default.MigrateRequest).GetAwaiter().GetResult();
         if (!asked.IsSuccessStatusCode) throw new InvalidOperationException($"PUT /v1/migrate: {(int)asked.StatusCode} {asked.Content.ReadAsStringAsync().GetAwaiter().GetResult()}");
 
@@ -80,7 +83,7 @@ internal static partial class PodvisorMigration
                     throw new InvalidOperationException($"the source ended without a termination message:\n{source.Stderr}");
                 status = JsonSerializer.Deserialize(File.ReadAllText(terminationLog), ControlApiJson.Default.LauncherMigrationStatus);
             }
-            Thread.Sleep(100);
+            Thread.Sleep(QemuMigration.PollInterval);
         }
         if (status.Phase != LauncherMigrationPhases.Completed)
             throw new InvalidOperationException($"Podvisor's migration failed: {status.FailureReason}\nsource:\n{source.Stderr}\ntarget:\n{target.Stderr}");
