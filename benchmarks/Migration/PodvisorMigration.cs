@@ -21,6 +21,7 @@ internal static partial class PodvisorMigration
     public static MigrationSample Run(string launcher, string workload, string kernel, string initrd, string cmdline, int memoryMiB, string work)
     {
         string uid = $"bench-{Guid.NewGuid():N}";
+        string run = uid[6..14];                      // this run's files alone (a stale termination log must not be read)
         string spec = Path.Combine(work, $"podvisor-{workload}-vmi.json");
         File.WriteAllText(spec, $$"""
             { "apiVersion": "podvisor.io/v1alpha1", "kind": "VirtualMachineInstance",
@@ -33,7 +34,7 @@ internal static partial class PodvisorMigration
         var tls = MigrationCertificates.Create("default/bench");
         string Root(string side)
         {
-            string root = Directory.CreateDirectory(Path.Combine(work, $"podvisor-{workload}-{side}")).FullName;
+            string root = Directory.CreateDirectory(Path.Combine(work, $"podvisor-{workload}-{run}-{side}")).FullName;
             string kernelDir = Directory.CreateDirectory(Path.Combine(root, LauncherPaths.Kernel.TrimStart('/'))).FullName;
             File.Copy(kernel, Path.Combine(kernelDir, "kernel"), overwrite: true);
             File.Copy(initrd, Path.Combine(kernelDir, "initrd"), overwrite: true);

@@ -17,7 +17,10 @@ internal static class QemuMigration
     public static MigrationSample Run(string workload, string kernel, string initrd, string cmdline, int memoryMiB, string work, bool tls)
     {
         string vmm = tls ? "qemu-tls" : "qemu";
-        string Path(string name) => System.IO.Path.Combine(work, $"{vmm}-{workload}-{name}");
+        // Files of this run alone: with --rounds, the last run's serial log (BENCH-READY in it) would otherwise be read
+        // before QEMU truncates it, and the migration would start while the guest still boots.
+        string run = Guid.NewGuid().ToString("N")[..8];
+        string Path(string name) => System.IO.Path.Combine(work, $"{vmm}-{workload}-{run}-{name}");
         int port = FreePort();
         string credentials = tls ? QemuTlsCredentials.Write(Path("tls")) : "";
         string[] Machine(string side) =>
