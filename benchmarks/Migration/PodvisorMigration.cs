@@ -34,7 +34,7 @@ internal static partial class PodvisorMigration
         var tls = MigrationCertificates.Create("default/bench");
         string Root(string side)
         {
-            string root = Directory.CreateDirectory(Path.Combine(work, $"podvisor-{workload}-{run}-{side}")).FullName;
+            string root = Directory.CreateDirectory(Path.Combine(work, $"p-{run}-{side}")).FullName;   // short: the console socket path must fit 107 bytes
             string kernelDir = Directory.CreateDirectory(Path.Combine(root, LauncherPaths.Kernel.TrimStart('/'))).FullName;
             File.Copy(kernel, Path.Combine(kernelDir, "kernel"), overwrite: true);
             File.Copy(initrd, Path.Combine(kernelDir, "initrd"), overwrite: true);
