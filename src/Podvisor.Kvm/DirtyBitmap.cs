@@ -38,10 +38,21 @@ public sealed class DirtyBitmap
         return n;
     }
 
-    /// <summary>The dirty page numbers in ascending order.</summary>
-    public IEnumerable<ulong> DirtyPages()
+    /// <summary>Marks every page dirty (bits past <see cref="PageCount"/> stay clear).</summary>
+    public void MarkAllDirty()
     {
-        for (int w = 0; w < Words.Length; w++)
+        Array.Fill(Words, ulong.MaxValue);
+        int spare = (int)(PageCount % 64);
+        if (spare != 0) Words[^1] = (1UL << spare) - 1;
+    }
+
+    /// <summary>The dirty page numbers in ascending order.</summary>
+    public IEnumerable<ulong> DirtyPages() => DirtyPages(0, Words.Length);
+
+    /// <summary>The dirty page numbers of words [firstWord, firstWord+wordCount), in ascending order.</summary>
+    public IEnumerable<ulong> DirtyPages(int firstWord, int wordCount)
+    {
+        for (int w = firstWord; w < firstWord + wordCount; w++)
         {
             ulong bits = Words[w];
             while (bits != 0)

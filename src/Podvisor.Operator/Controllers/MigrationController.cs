@@ -261,15 +261,9 @@ public sealed class MigrationController
         LauncherMigrationStatus? sent = null;
         if (source is not null && !Ended(source))
         {
-            try
-            {
-                sent = await _launchers.GetMigrationAsync(source, credentials, cancellationToken);
-            }
-            catch (LauncherUnreachableException)
-            {
-                // Ended meanwhile (its termination message follows), or a blip: look again.
-                return ReconcileResult.After(PollInterval);
-            }
+            // Unanswered: ended meanwhile (its termination message follows), or a blip: look again.
+            if (await AskAsync(source, credentials, cancellationToken) is not (true, var status)) return ReconcileResult.After(PollInterval);
+            sent = status;
         }
         else if (source is not null) sent = MigrationPolicy.SourceReport(source);
 
@@ -317,22 +311,16 @@ public sealed class MigrationController
         bool targetRuns, LauncherCredentials credentials, CancellationToken cancellationToken)
     {
         LauncherMigrationStatus? received = null;
-        if (target is not null && !Ended(target))
+        bool targetLives = target is not null && !Ended(target);
+        if (targetLives)
         {
-            try
-            {
-                received = await _launchers.GetMigrationAsync(target, credentials, cancellationToken);
-            }
-            catch (LauncherUnreachableException)
-            {
-                return ReconcileResult.After(PollInterval);
-            }
+            if (await AskAsync(target!, credentials, cancellationToken) is not (true, var status)) return ReconcileResult.After(PollInterval);
+            received = status;
         }
-        if (targetRuns && received is not { Phase: LauncherMigrationPhases.Failed })
-            return await SucceedAsync(migration, vmi, target!, received, cancellationToken);
-        if (target is not null && !Ended(target) && received is not { Phase: LauncherMigrationPhases.Failed })
-            return ReconcileResult.After(PollInterval);
-        string why = received is { Phase: LauncherMigrationPhases.Failed } ? $"the target reports: {received.FailureReason}"
+        bool targetFailed = received is { Phase: LauncherMigrationPhases.Failed };
+        if (targetRuns && !targetFailed) return await SucceedAsync(migration, vmi, target!, received, cancellationToken);
+        if (targetLives && !targetFailed) return ReconcileResult.After(PollInterval);
+        string why = targetFailed ? $"the target reports: {received!.FailureReason}"
             : target is null ? "the target pod is gone" : $"the target pod ended: {PodEnd(target)}";
         return await FailAsync(migration, vmi, target, $"the source pod {vmi.Status!.MigrationState!.SourcePod} ended without handing the VM over" +
             (source is null ? "" : $" ({PodEnd(source)})") + $", and the target never ran it ({why}); the VM ran in neither place after that", cancellationToken);
@@ -360,6 +348,19 @@ public sealed class MigrationController
             : " (the source ended before it reported the downtime)";
         await _events.RecordAsync(vmi, EventRecorder.Normal, "Migrated", $"Live-migrated to node {target.Spec.NodeName}{measured}", cancellationToken);
         return ReconcileResult.Done;
+    }
+
+    /// <summary>A live launcher's side of the migration; Answered is false when it could not be reached.</summary>
+    private async Task<(bool Answered, LauncherMigrationStatus? Status)> AskAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (true, await _launchers.GetMigrationAsync(pod, credentials, cancellationToken));
+        }
+        catch (LauncherUnreachableException)
+        {
+            return (false, null);
+        }
     }
 
     private static string PodEnd(V1Pod pod)

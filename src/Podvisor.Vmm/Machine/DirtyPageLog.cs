@@ -75,9 +75,7 @@ internal sealed class DirtyPageLog
         if (_nextIsFirst)
         {
             _nextIsFirst = false;
-            Array.Fill(dirty.Words, ulong.MaxValue);
-            int spare = (int)(dirty.PageCount % 64);
-            if (spare != 0) dirty.Words[^1] = (1UL << spare) - 1;
+            dirty.MarkAllDirty();
         }
         return dirty;
     }
@@ -98,16 +96,7 @@ internal sealed class DirtyPageLog
                 var bits = collected.Words.AsSpan(firstWord, words);
                 if (!bits.ContainsAnyExcept(0UL)) continue;
                 if (ManualProtection && (slot.Flags & MemorySlotFlags.LogDirtyPages) != 0) _vm.ClearDirtyLog(slot.Slot, chunk, count, bits);
-                for (int w = firstWord; w < firstWord + words; w++)
-                {
-                    ulong word = collected.Words[w];
-                    while (word != 0)
-                    {
-                        int b = System.Numerics.BitOperations.TrailingZeroCount(word);
-                        yield return (ulong)w * 64 + (ulong)b;
-                        word &= word - 1;
-                    }
-                }
+                foreach (ulong page in collected.DirtyPages(firstWord, words)) yield return page;
             }
         }
     }
