@@ -180,9 +180,59 @@ public sealed unsafe class HostMemory : IDisposable
         return resident * page;
     }
 
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _pagemap;
+    private bool _pagemapUnreadable;
+    private byte[] _pagemapEntries = [];
+
+    /// <summary>
+    /// Sets bit i of <paramref name="backed"/> for each page firstPage + i of [firstPage, firstPage+count) that the
+    /// kernel backs with memory or swap (/proc/self/pagemap), and clears the others: a page of this private anonymous
+    /// mapping that is not backed was never written since it was mapped, or was discarded, and reads as zeros.
+    /// Returns false, and leaves <paramref name="backed"/> alone, where pagemap cannot be read: then nothing is known.
+    /// </summary>
+    public bool TryFindBackedPages(ulong firstPage, int count, Span<ulong> backed)
+    {
+        ObjectDisposedException.ThrowIf(_base == null, this);
+        ulong page = (ulong)Environment.SystemPageSize;
+        if (count < 0 || firstPage > Size / page || (ulong)count > Size / page - firstPage)
+            throw new ArgumentOutOfRangeException(nameof(firstPage), $"pages [{firstPage}, +{count}) are outside the mapping's {Size / page}");
+        if (backed.Length < (count + 63) / 64) throw new ArgumentException($"{count} pages need {(count + 63) / 64} words", nameof(backed));
+        if (_pagemapUnreadable) return false;
+        try
+        {
+            _pagemap ??= File.OpenHandle("/proc/self/pagemap", FileMode.Open, FileAccess.Read);
+            if (_pagemapEntries.Length < count * 8) _pagemapEntries = new byte[count * 8];
+            var entries = _pagemapEntries.AsSpan(0, count * 8);
+            // One 8-byte entry per virtual page, at the page's virtual page number.
+            long at = (long)(((ulong)_base / page + firstPage) * 8);
+            int read = 0;
+            while (read < entries.Length)
+            {
+                int n = RandomAccess.Read(_pagemap, entries[read..], at + read);
+                if (n <= 0) throw new IOException("pagemap ended early");
+                read += n;
+            }
+            backed[..((count + 63) / 64)].Clear();
+            for (int i = 0; i < count; i++)
+            {
+                ulong entry = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * 8)..]);
+                const ulong PresentOrSwapped = 3UL << 62;   // bit 63: present in RAM; bit 62: swapped out
+                if ((entry & PresentOrSwapped) != 0) backed[i / 64] |= 1UL << (i % 64);
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A /proc without pagemap (some sandboxes): callers read the pages instead.
+            _pagemapUnreadable = true;
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         if (_base == null) return;
+        _pagemap?.Dispose();
         // SAFETY: unmaps exactly the mapping created in the constructor, once.
         LibC.munmap(_base, (size_t)Size);
         _base = null;

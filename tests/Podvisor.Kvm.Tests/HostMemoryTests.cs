@@ -31,6 +31,32 @@ public sealed class HostMemoryTests
         Assert.Contains(" hg", flags);
     }
 
+    [Fact]
+    public void BackedPagesAreThoseWrittenAndNotDiscarded()
+    {
+        using var memory = new HostMemory(8 << 20, transparentHugePages: false);
+        Span<ulong> backed = stackalloc ulong[32];
+        Assert.True(memory.TryFindBackedPages(0, 2048, backed), "/proc/self/pagemap should be readable by this process");
+        Assert.All(backed.ToArray(), w => Assert.Equal(0UL, w));
+
+        memory.WriteValue(3 * 4096 + 10, (byte)1);
+        memory.WriteValue(1500 * 4096, (byte)1);
+        Assert.True(memory.TryFindBackedPages(0, 2048, backed));
+        Assert.Equal(1UL << 3, backed[0]);
+        Assert.Equal(1UL << (1500 % 64), backed[1500 / 64]);
+        Assert.Equal(2, backed.ToArray().Sum(w => System.Numerics.BitOperations.PopCount(w)));
+
+        // Relative to the first page asked for.
+        Span<ulong> tail = stackalloc ulong[1];
+        Assert.True(memory.TryFindBackedPages(1490, 20, tail));
+        Assert.Equal(1UL << 10, tail[0]);
+
+        memory.Discard(1500 * 4096, 4096);
+        Assert.True(memory.TryFindBackedPages(1490, 20, tail));
+        Assert.Equal(0UL, tail[0]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => memory.TryFindBackedPages(2040, 9, new ulong[1]));
+    }
+
     private static long FreeHugePages2M() =>
         long.Parse(File.ReadAllText("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").Trim());
 

@@ -83,9 +83,15 @@ internal sealed class DirtyPageLog
     /// <summary>
     /// The pages of <paramref name="collected"/> in ascending order, each chunk re-protected just before its first
     /// page is returned, so what the guest writes from then on shows in the next <see cref="Collect"/>.
+    /// With <paramref name="dropUnbacked"/>, pages the host has never backed with memory (never written, or
+    /// discarded: they read as zeros) are dropped from <paramref name="collected"/> and not returned. That is
+    /// decided after the chunk's re-protection too, so a page the guest writes later still shows in the next
+    /// <see cref="Collect"/>; reading them would cost the full pass a scan of all untouched RAM (1.4 s of an idle
+    /// 1 GiB guest's migration inside the emulated host) and map them on the source.
     /// </summary>
-    public IEnumerable<ulong> Rearm(DirtyBitmap collected)
+    public IEnumerable<ulong> Rearm(DirtyBitmap collected, bool dropUnbacked = false)
     {
+        var backed = new ulong[ChunkPages / 64];
         foreach (var slot in _vm.MemorySlots.OrderBy(s => s.MemoryOffset).ToArray())
         {
             ulong slotFirst = slot.MemoryOffset / GuestRam.PageSize;
@@ -96,6 +102,11 @@ internal sealed class DirtyPageLog
                 var bits = collected.Words.AsSpan(firstWord, words);
                 if (!bits.ContainsAnyExcept(0UL)) continue;
                 if (ManualProtection && (slot.Flags & MemorySlotFlags.LogDirtyPages) != 0) _vm.ClearDirtyLog(slot.Slot, chunk, count, bits);
+                if (dropUnbacked && _ram.Host.TryFindBackedPages(slotFirst + chunk, (int)count, backed))
+                {
+                    for (ulong i = 0; i < count; i++)
+                        if ((backed[i / 64] >> (int)(i % 64) & 1) == 0) collected.MarkClean(slotFirst + chunk + i);
+                }
                 foreach (ulong page in collected.DirtyPages(firstWord, words)) yield return page;
             }
         }

@@ -140,7 +140,12 @@ public sealed class MigrationSender
     {
         var round = Stopwatch.StartNew();
         ulong before = _bytesSent;
-        await SendPagesAsync(log.Rearm(log.Collect()), token, skipZeroPages: true);
+        // The full pass: pages the host never backed are zeros the target already has; the rest is read and sent
+        // unless it turns out to be zeros too.
+        var all = log.Collect();
+        ulong allPages = all.CountDirty();
+        await SendPagesAsync(log.Rearm(all, dropUnbacked: true), token, skipZeroPages: true);
+        _zeroPages += allPages - all.CountDirty();
         await SyncAsync(token);
         ulong bestRemaining = ulong.MaxValue, previousRemaining = 0;
         var lastProgress = Stopwatch.StartNew();

@@ -133,6 +133,35 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task TheFullPassLeavesMemoryTheGuestNeverTouchedUnread()
+    {
+        string kernel = Path.Combine(_dir, "fill.elf");
+        const int pages = 1024;
+        TinyPvhGuest.WriteFillAndHalt(kernel, pages, pattern: 0x0dd_ba11);
+        var config = Config(kernel, memoryMiB: 256);
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) == 1, "the guest to fill its pages and halt");
+        ulong residentBefore = source.Memory.Host.ResidentBytes();
+        var target = Incoming(config);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var result = await new MigrationSender(source, link.SourceLink).RunAsync(TestContext.Current.CancellationToken);
+        await receive;
+
+        // Reading a never-written page maps the kernel's zero page into the source (and, under emulation, scanning
+        // 4 KiB of zeros costs far more than asking the kernel): the full pass must not read what was never backed.
+        ulong residentAfter = source.Memory.Host.ResidentBytes();
+        Assert.True(residentAfter < residentBefore + (8 << 20),
+            $"the source's RAM went from {residentBefore >> 20} MiB to {residentAfter >> 20} MiB resident: the full pass read untouched memory");
+        ulong ramPages = source.Memory.Size / 4096;
+        Assert.True(result.ZeroPages >= ramPages - residentBefore / 4096, $"{result.ZeroPages} of {ramPages} pages counted as zeros; {residentBefore >> 12} were backed");
+        Assert.Equal(TinyPvhGuest.FillWord(pages - 1, 0x0dd_ba11),
+            target.Memory.ReadValue<uint>(new GuestAddress(TinyPvhGuest.ScratchAddress + (pages - 1) * 4096UL)));
+        Assert.Equal(VmState.Running, target.State);
+    }
+
+    [Fact]
     public async Task ARunningGuestKeepsCountingOnTheTarget()
     {
         var (source, target) = CountingPair(pages: 1024, counted: 100_000);
