@@ -27,7 +27,7 @@ internal static partial class PodvisorMigration
             { "apiVersion": "podvisor.io/v1alpha1", "kind": "VirtualMachineInstance",
               "metadata": { "name": "bench", "namespace": "default", "uid": "{{uid}}" },
               "spec": { "domain": { "cpu": { "cores": 1 }, "memory": { "guest": "{{memoryMiB}}Mi" },
-                "firmware": { "kernelBoot": { "kernelArgs": {{JsonSerializer.Serialize(cmdline)}}, "hostPath": { "kernelPath": "/k", "initrdPath": "/i" } } } } } }
+                "firmware": { "kernelBoot": { "kernelArgs": "{{JsonEncodedText.Encode(cmdline)}}", "hostPath": { "kernelPath": "/k", "initrdPath": "/i" } } } } } }
             """);
         string token = Path.Combine(work, "token");
         File.WriteAllText(token, Token);

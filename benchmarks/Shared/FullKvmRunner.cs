@@ -22,7 +22,7 @@ internal static class FullKvmRunner
     {
         string aotDir = Path.Combine(RepositoryRoot, "artifacts", folder);
         Console.Error.WriteLine($"publishing the NativeAOT {executable} to {aotDir}");
-        using var publish = Process.Start("dotnet", ["publish", Path.Combine(RepositoryRoot, project), "-c", "Release", "-o", aotDir, "-nologo", "-v", "q"])!;
+        using var publish = Process.Start("dotnet", ["publish", Path.Combine(RepositoryRoot, project), "-c", "Release", "-r", "linux-x64", "-o", aotDir, "-nologo", "-v", "q"])!;
         publish.WaitForExit();
         return publish.ExitCode == 0 ? Path.Combine(aotDir, executable) : null;
     }
