@@ -31,13 +31,6 @@ public sealed class DirtyBitmap
         if ((Volatile.Read(ref Words[page / 64]) & bit) == 0) Interlocked.Or(ref Words[page / 64], bit);
     }
 
-    /// <summary>Clears a page's bit. Not atomic: only for a bitmap no other thread marks.</summary>
-    public void MarkClean(ulong page)
-    {
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(page, PageCount);
-        Words[page / 64] &= ~(1UL << (int)(page % 64));
-    }
-
     public ulong CountDirty()
     {
         ulong n = 0;

@@ -83,13 +83,14 @@ internal sealed class DirtyPageLog
     /// <summary>
     /// The pages of <paramref name="collected"/> in ascending order, each chunk re-protected just before its first
     /// page is returned, so what the guest writes from then on shows in the next <see cref="Collect"/>.
-    /// With <paramref name="dropUnbacked"/>, pages the host has never backed with memory (never written, or
-    /// discarded: they read as zeros) are dropped from <paramref name="collected"/> and not returned. That is
-    /// decided after the chunk's re-protection too, so a page the guest writes later still shows in the next
-    /// <see cref="Collect"/>; reading them would cost the full pass a scan of all untouched RAM (1.4 s of an idle
-    /// 1 GiB guest's migration inside the emulated host) and map them on the source.
+    /// With <paramref name="knownZero"/>, the chunk's pages the host has never backed with memory (never written, or
+    /// discarded by the balloon: they read as zeros) are marked there before they are returned, so the caller can
+    /// send them as zeros without reading them. That is decided after the chunk's re-protection too, so a page the
+    /// guest writes later still shows in the next <see cref="Collect"/>. Reading them instead cost the full pass a
+    /// scan of all untouched RAM (1.4 s of an idle 1 GiB guest's migration inside the emulated host), and a round after
+    /// free page reporting a fault per discarded page; and it maps them on the source.
     /// </summary>
-    public IEnumerable<ulong> Rearm(DirtyBitmap collected, bool dropUnbacked = false)
+    public IEnumerable<ulong> Rearm(DirtyBitmap collected, DirtyBitmap? knownZero = null)
     {
         var backed = new ulong[ChunkPages / 64];
         foreach (var slot in _vm.MemorySlots.OrderBy(s => s.MemoryOffset).ToArray())
@@ -102,14 +103,32 @@ internal sealed class DirtyPageLog
                 var bits = collected.Words.AsSpan(firstWord, words);
                 if (!bits.ContainsAnyExcept(0UL)) continue;
                 if (ManualProtection && (slot.Flags & MemorySlotFlags.LogDirtyPages) != 0) _vm.ClearDirtyLog(slot.Slot, chunk, count, bits);
-                if (dropUnbacked && _ram.Host.TryFindBackedPages(slotFirst + chunk, (int)count, backed))
-                {
-                    for (ulong i = 0; i < count; i++)
-                        if ((backed[i / 64] >> (int)(i % 64) & 1) == 0) collected.MarkClean(slotFirst + chunk + i);
-                }
+                if (knownZero is not null) MarkUnbacked(slotFirst + chunk, count, knownZero, backed);
                 foreach (ulong page in collected.DirtyPages(firstWord, words)) yield return page;
             }
         }
+    }
+
+    /// <summary>
+    /// Marks in <paramref name="knownZero"/> the pages of <paramref name="pages"/> the host has not backed with memory
+    /// (see <see cref="Rearm"/>); for pages read while the vCPUs are paused, when nothing re-protects them.
+    /// </summary>
+    public void FindKnownZero(DirtyBitmap pages, DirtyBitmap knownZero)
+    {
+        var backed = new ulong[ChunkPages / 64];
+        for (ulong first = 0; first < pages.PageCount; first += ChunkPages)
+        {
+            ulong count = Math.Min(ChunkPages, pages.PageCount - first);
+            if (!pages.Words.AsSpan((int)(first / 64), (int)((count + 63) / 64)).ContainsAnyExcept(0UL)) continue;
+            MarkUnbacked(first, count, knownZero, backed);
+        }
+    }
+
+    private void MarkUnbacked(ulong first, ulong count, DirtyBitmap knownZero, ulong[] backed)
+    {
+        if (!_ram.Host.TryFindBackedPages(first, (int)count, backed)) return;
+        for (ulong i = 0; i < count; i++)
+            if ((backed[i / 64] >> (int)(i % 64) & 1) == 0) knownZero.MarkDirty(first + i);
     }
 
     private void SetLogging(bool on)

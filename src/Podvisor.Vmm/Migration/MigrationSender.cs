@@ -74,7 +74,9 @@ public sealed class MigrationSender
             // What the last round found dirty (and chose not to send while running), and what was dirtied since.
             var last = log.Collect();
             last.UnionWith(pending);
-            await SendPagesAsync(last.DirtyPages(), token);
+            var lastZeros = new DirtyBitmap(last.PageCount);
+            log.FindKnownZero(last, lastZeros);
+            await SendPagesAsync(last.DirtyPages(), lastZeros, token);
             var lastPages = downtime.Elapsed;
             var state = _vm.SaveState();
             var saved = downtime.Elapsed;
@@ -140,12 +142,8 @@ public sealed class MigrationSender
     {
         var round = Stopwatch.StartNew();
         ulong before = _bytesSent;
-        // The full pass: pages the host never backed are zeros the target already has; the rest is read and sent
-        // unless it turns out to be zeros too.
-        var all = log.Collect();
-        ulong allPages = all.CountDirty();
-        await SendPagesAsync(log.Rearm(all, dropUnbacked: true), token, skipZeroPages: true);
-        _zeroPages += allPages - all.CountDirty();
+        var zeros = new DirtyBitmap(_vm.Memory.Host.Size / GuestRam.PageSize);
+        await SendPagesAsync(log.Rearm(log.Collect(), zeros), zeros, token, skipZeroPages: true);
         await SyncAsync(token);
         ulong bestRemaining = ulong.MaxValue, previousRemaining = 0;
         var lastProgress = Stopwatch.StartNew();
@@ -188,7 +186,8 @@ public sealed class MigrationSender
 
             round.Restart();
             before = _bytesSent;
-            await SendPagesAsync(log.Rearm(dirty), token);
+            zeros = new DirtyBitmap(zeros.PageCount);
+            await SendPagesAsync(log.Rearm(dirty, zeros), zeros, token);
             await SyncAsync(token);
         }
     }
@@ -206,19 +205,28 @@ public sealed class MigrationSender
         _syncingTicks += Stopwatch.GetTimestamp() - start;
     }
 
-    private async Task SendPagesAsync(IEnumerable<ulong> pages, CancellationToken token, bool skipZeroPages = false)
+    /// <summary>Sends the pages; those marked in <paramref name="knownZero"/> go as zeros unread (or, with
+    /// <paramref name="skipZeroPages"/>, not at all, as do pages that turn out to be zeros).</summary>
+    private async Task SendPagesAsync(IEnumerable<ulong> pages, DirtyBitmap? knownZero, CancellationToken token, bool skipZeroPages = false)
     {
         foreach (ulong page in pages)
         {
-            if (!AddPage(page, skipZeroPages)) continue;
+            if (!AddPage(page, knownZero?.IsDirty(page) == true, skipZeroPages)) continue;
             if (_batch.IsFull) await FlushBatchAsync(token);
         }
         await FlushBatchAsync(token);
     }
 
     /// <summary>Adds the page to the batch unless it is zeros and those are skipped; returns whether it was added.</summary>
-    private bool AddPage(ulong page, bool skipZeroPages)
+    private bool AddPage(ulong page, bool knownZero, bool skipZeroPages)
     {
+        if (knownZero)
+        {
+            _zeroPages++;
+            if (skipZeroPages) return false;
+            _batch.AddZero(page);
+            return true;
+        }
         var data = _vm.Memory.Host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize);
         if (skipZeroPages && !data.ContainsAnyExcept((byte)0))
         {

@@ -44,6 +44,14 @@ public sealed class PageBatch
         return zero;
     }
 
+    /// <summary>Adds a page known to be zeros without reading it.</summary>
+    public void AddZero(ulong page)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(_length), page << 1 | 1UL);
+        _length += 8;
+        Count++;
+    }
+
     public void Clear()
     {
         Count = 0;

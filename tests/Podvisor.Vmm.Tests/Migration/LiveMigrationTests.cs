@@ -162,6 +162,44 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task PagesTheBalloonGaveBackDuringPreCopyArriveAsZerosUnread()
+    {
+        string kernel = Path.Combine(_dir, "fill.elf");
+        const int pages = 4096;                                       // 16 MiB the guest wrote
+        TinyPvhGuest.WriteFillAndHalt(kernel, pages, pattern: 0xba11_0042);
+        var config = Config(kernel);
+        var source = StartSource(config);
+        WaitFor(() => Counter(source) == 1, "the guest to fill its pages and halt");
+        var target = Incoming(config);
+        var filled = new GuestAddress(TinyPvhGuest.ScratchAddress);
+
+        // After the full pass has sent the filled pages, the balloon (as free page reporting does) gives them back:
+        // the target holds their old contents, so the rounds must send them again, as zeros.
+        bool discarded = false;
+        using var link = new LoopbackMigration();
+        var watched = new FrameWatchingStream(link.SourceLink, MigrationMessage.Sync, () =>
+        {
+            if (discarded) return;
+            discarded = true;
+            Assert.True(source.Memory.Discard(filled, pages * 4096UL));
+        }, beforeSending: true);
+        ulong residentBefore = source.Memory.Host.ResidentBytes();
+
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var result = await new MigrationSender(source, watched).RunAsync(TestContext.Current.CancellationToken);
+        await receive;
+
+        Assert.True(discarded);
+        Assert.False(target.Memory.GetReadOnlySpan(filled, pages * 4096).ContainsAnyExcept((byte)0), "the target kept pages the source gave back");
+        // Sent as zeros without being read: reading them would have mapped them on the source again.
+        ulong residentAfter = source.Memory.Host.ResidentBytes();
+        Assert.True(residentAfter + (12 << 20) < residentBefore,
+            $"the source's resident RAM went from {residentBefore >> 20} MiB to {residentAfter >> 20} MiB: the rounds read the pages given back");
+        Assert.True(result.ZeroPages >= pages, $"{result.ZeroPages} zero pages");
+        Assert.Equal(VmState.Running, target.State);
+    }
+
+    [Fact]
     public async Task ARunningGuestKeepsCountingOnTheTarget()
     {
         var (source, target) = CountingPair(pages: 1024, counted: 100_000);
