@@ -20,7 +20,9 @@ public sealed class ConsoleCommandTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();
 
-    private Podvisor.Result Console(params string[] args) => Podvisor.Run(["console", .. args, "--kubeconfig", _server.KubeconfigPath]);
+    // The native build where scripts/publish made one (as users install it): it reads the kubeconfig and the API's
+    // objects without reflection.
+    private Podvisor.Result Console(params string[] args) => Podvisor.Run(["console", .. args, "--kubeconfig", _server.KubeconfigPath], native: true);
 
     [Fact]
     public void AVmThatIsNotRunningHasNoConsole()
@@ -53,7 +55,7 @@ public sealed class ConsoleCommandTests : IAsyncLifetime
     [Fact]
     public void WithoutAKubeconfigItSaysWhereItLooked()
     {
-        var result = Podvisor.Run(["console", "web-1", "--kubeconfig", "/nonexistent/kubeconfig"]);
+        var result = Podvisor.Run(["console", "web-1", "--kubeconfig", "/nonexistent/kubeconfig"], native: true);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("no kubeconfig at /nonexistent/kubeconfig: give --kubeconfig FILE or set KUBECONFIG", result.Stderr);
     }

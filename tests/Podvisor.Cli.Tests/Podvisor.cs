@@ -15,14 +15,24 @@ internal static class Podvisor
     /// <summary>Starts podvisor with its output redirected; the caller waits for it. With <paramref name="trace"/>
     /// its trace is on (when the VM stops it reports its exits and the serial port's state: what a stuck console
     /// test needs).</summary>
-    public static Process Start(IEnumerable<string> args, string? tempDirectory = null, bool trace = false)
+    /// <summary>
+    /// The native podvisor that <c>scripts/publish</c> made, as users install it, when PODVISOR_CLI_NATIVE names it
+    /// (scripts/test does); else null. Named but missing is an error, not a quiet fallback.
+    /// </summary>
+    public static string? Native => Environment.GetEnvironmentVariable("PODVISOR_CLI_NATIVE") is { Length: > 0 } path
+        ? File.Exists(path) ? path : throw new FileNotFoundException($"PODVISOR_CLI_NATIVE names {path}, which does not exist (run scripts/publish)")
+        : null;
+
+    /// <param name="native">Run the native build when there is one (<see cref="Native"/>).</param>
+    public static Process Start(IEnumerable<string> args, string? tempDirectory = null, bool trace = false, bool native = false)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        string? binary = native ? Native : null;
+        var psi = new ProcessStartInfo(binary ?? "dotnet")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
             WorkingDirectory = RepositoryRoot,
         };
-        psi.ArgumentList.Add(Dll);
+        if (binary is null) psi.ArgumentList.Add(Dll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         if (tempDirectory is not null) psi.Environment["TMPDIR"] = tempDirectory;
         if (trace) psi.Environment["PODVISOR_TRACE"] = "1";
@@ -48,9 +58,9 @@ internal static class Podvisor
         return await stderr;
     }
 
-    public static Result Run(IEnumerable<string> args, string? tempDirectory = null, TimeSpan? timeout = null)
+    public static Result Run(IEnumerable<string> args, string? tempDirectory = null, TimeSpan? timeout = null, bool native = false)
     {
-        using var process = Start(args, tempDirectory);
+        using var process = Start(args, tempDirectory, native: native);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

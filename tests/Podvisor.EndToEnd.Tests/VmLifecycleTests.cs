@@ -131,8 +131,11 @@ public sealed class VmLifecycleTests
     /// comes back; Ctrl+] detaches and the guest runs on.</summary>
     private static async Task AttachTheConsoleAsync(LocalCluster cluster, string ns)
     {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"), "console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
+        // The native CLI where scripts/publish made one (PODVISOR_CLI_NATIVE, as scripts/test sets it): what users install.
+        string? native = Environment.GetEnvironmentVariable("PODVISOR_CLI_NATIVE") is { Length: > 0 } path ? path : null;
+        var psi = new System.Diagnostics.ProcessStartInfo(native ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (native is null) psi.ArgumentList.Add(Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"));
+        foreach (string a in new[] { "console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
             psi.ArgumentList.Add(a);
         using var cli = System.Diagnostics.Process.Start(psi)!;
         var output = new StringBuilder();

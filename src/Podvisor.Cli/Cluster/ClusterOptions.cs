@@ -29,7 +29,7 @@ internal sealed class ClusterOptions
         KubernetesClientConfiguration config;
         try
         {
-            config = KubernetesClientConfiguration.BuildConfigFromConfigFile(file, parse.GetValue(Context));
+            config = Podvisor.Api.Kubeconfig.Load(file, parse.GetValue(Context));
         }
         catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException)
         {

@@ -41,14 +41,6 @@ internal static class ConsoleCommand
             Console.Error.WriteLine($"podvisor: {e.Message}");
             return 1;
         }
-        catch (Exception e) when (e is TypeInitializationException or NotSupportedException)
-        {
-            // The Kubernetes client library reads kubeconfigs and objects by reflection, which a native (AOT) build
-            // lacks (its YAML set-up throws at first use): said plainly, until the CLI's API calls are source-generated.
-            Console.Error.WriteLine("podvisor: this podvisor is a native (AOT) build, which cannot attach consoles yet: use the framework-dependent " +
-                $"build (scripts/podvisor console VM, or dotnet podvisor.dll console VM) [{e.GetBaseException().Message}]");
-            return 2;
-        }
         catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
         {
             Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; check the kubeconfig's server and credentials");
