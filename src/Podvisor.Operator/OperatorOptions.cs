@@ -30,6 +30,15 @@ public sealed record OperatorOptions
     /// <exception cref="ArgumentException">A value is not one the option takes.</exception>
     public static OperatorOptions Parse(string[] args)
     {
+        string[] known = ["--kubeconfig", "--lease-namespace", "--identity", "--launcher-image", "--launcher-service-account", "--device-access",
+            "--parallel-migrations", "--parallel-outbound-migrations-per-node"];
+        for (int i = 0; i < args.Length; i += 2)
+        {
+            if (!known.Contains(args[i]))
+                throw new ArgumentException($"unknown argument \"{args[i]}\" (the options are {string.Join(", ", known)}, each with a value)");
+            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                throw new ArgumentException($"{args[i]} needs a value");
+        }
         string? Arg(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
         var defaults = new OperatorOptions();
         var access = Arg("--device-access") switch
@@ -45,7 +54,7 @@ public sealed record OperatorOptions
         {
             Migrations = new Controllers.MigrationLimits(Count("--parallel-migrations", defaults.Migrations.PerCluster),
                 Count("--parallel-outbound-migrations-per-node", defaults.Migrations.OutboundPerNode)),
-            Kubeconfig = Arg("--kubeconfig") ?? Environment.GetEnvironmentVariable("KUBECONFIG"),
+            Kubeconfig = Arg("--kubeconfig") ?? (Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),
             LeaseNamespace = Arg("--lease-namespace") ?? Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? defaults.LeaseNamespace,
             Identity = Arg("--identity") ?? Environment.GetEnvironmentVariable("POD_NAME") ?? defaults.Identity,
             Launcher = defaults.Launcher with

@@ -37,6 +37,36 @@ public sealed class OperatorProcessTests(CrdApiServerFixture fixture) : IClassFi
         }
     }
 
+    private static (int ExitCode, string Output) RunToExit(string[] arguments)
+    {
+        var output = new System.Text.StringBuilder();
+        // Outside any cluster: no kubeconfig from the environment, no in-cluster service variables.
+        using var process = OperatorProcess.Start(arguments, new Dictionary<string, string> { ["KUBECONFIG"] = "", ["KUBERNETES_SERVICE_HOST"] = "" },
+            line => { lock (output) output.AppendLine(line); });
+        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "the operator should have stopped at once");
+        process.WaitForExit();
+        lock (output) return (process.ExitCode, output.ToString());
+    }
+
+    [Fact]
+    public void BadArgumentsAndNoClusterStopItAtOnceSayingWhy()
+    {
+        var (code, output) = RunToExit(["--kubeconfig", "/k", "--bogus", "x"]);
+        Assert.Equal(2, code);
+        Assert.Contains("unknown argument \"--bogus\"", output);
+        (code, output) = RunToExit(["--identity"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--identity needs a value", output);
+        (code, output) = RunToExit(["--kubeconfig", "/nonexistent/kubeconfig"]);
+        Assert.Equal(2, code);
+        Assert.Contains("kubeconfig /nonexistent/kubeconfig:", output);
+        (code, output) = RunToExit([]);
+        Assert.Equal(2, code);
+        Assert.Contains("no cluster to run against", output);
+        Assert.Contains("give --kubeconfig FILE", output);
+        Assert.DoesNotContain("   at ", output);                       // an error, not a crash
+    }
+
     [Fact]
     public async Task TwoReplicasOneActsAndTheOtherTakesOverWhenItIsKilled()
     {

@@ -7,6 +7,15 @@ public static class OperatorProcess
 {
     public static string Dll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
 
+    /// <summary>
+    /// The native operator that <c>scripts/publish</c> made, as the image carries it, when PODVISOR_OPERATOR_NATIVE names
+    /// it (scripts/test does); else null, and the framework-dependent build runs. Named but missing is an error: a test
+    /// run meant for the native build must not quietly test the other.
+    /// </summary>
+    public static string? Native => Environment.GetEnvironmentVariable("PODVISOR_OPERATOR_NATIVE") is { Length: > 0 } path
+        ? File.Exists(path) ? path : throw new FileNotFoundException($"PODVISOR_OPERATOR_NATIVE names {path}, which does not exist (run scripts/publish)")
+        : null;
+
     /// <summary>Starts a replica that leases in "default"; every line it writes (stdout and stderr) goes to <paramref name="onLine"/>.</summary>
     public static Process Start(KubeApiServer server, string identity, Action<string>? onLine = null) =>
         Start(["--kubeconfig", server.KubeconfigPath, "--lease-namespace", "default", "--identity", identity], environment: null, onLine);
@@ -14,8 +23,9 @@ public static class OperatorProcess
     /// <summary>Starts a replica with the given arguments and environment (a Deployment's container args and env).</summary>
     public static Process Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment, Action<string>? onLine = null)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments.Prepend(Dll)) psi.ArgumentList.Add(a);
+        string? native = Native;
+        var psi = new ProcessStartInfo(native ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in native is null ? arguments.Prepend(Dll) : arguments) psi.ArgumentList.Add(a);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         var process = Process.Start(psi)!;
         // Both pipes are always drained: a full pipe would block the operator.

@@ -56,7 +56,7 @@ public sealed class DisruptionBudgets(IKubernetes client)
         budget.Kind = "PodDisruptionBudget";
         try
         {
-            await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonSerializer.Deserialize<JsonElement>(KubernetesJson.Serialize(budget)),
+            await client.CustomObjects.CreateNamespacedCustomObjectAsync(JsonDocument.Parse(KubernetesJson.Serialize(budget)).RootElement,
                 Group, version, budget.Metadata.NamespaceProperty, Plural, cancellationToken: cancellationToken);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
