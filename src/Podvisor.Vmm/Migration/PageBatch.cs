@@ -32,16 +32,17 @@ public sealed class PageBatch
     /// <summary>Adds a page; returns whether it was zeros (sent as its number alone).</summary>
     public bool Add(ulong page, ReadOnlySpan<byte> data)
     {
-        bool zero = !data.ContainsAnyExcept((byte)0);
-        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(_length), page << 1 | (zero ? 1UL : 0));
-        _length += 8;
-        if (!zero)
+        if (!data.ContainsAnyExcept((byte)0))
         {
-            data.CopyTo(_buffer.AsSpan(_length, PageSize));
-            _length += PageSize;
+            AddZero(page);
+            return true;
         }
+        BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(_length), page << 1);
+        _length += 8;
+        data.CopyTo(_buffer.AsSpan(_length, PageSize));
+        _length += PageSize;
         Count++;
-        return zero;
+        return false;
     }
 
     /// <summary>Adds a page known to be zeros without reading it.</summary>
