@@ -15,13 +15,8 @@ internal static class Podvisor
     /// <summary>Starts podvisor with its output redirected; the caller waits for it. With <paramref name="trace"/>
     /// its trace is on (when the VM stops it reports its exits and the serial port's state: what a stuck console
     /// test needs).</summary>
-    /// <summary>
-    /// The native podvisor that <c>scripts/publish</c> made, as users install it, when PODVISOR_CLI_NATIVE names it
-    /// (scripts/test does); else null. Named but missing is an error, not a quiet fallback.
-    /// </summary>
-    public static string? Native => Environment.GetEnvironmentVariable("PODVISOR_CLI_NATIVE") is { Length: > 0 } path
-        ? File.Exists(path) ? path : throw new FileNotFoundException($"PODVISOR_CLI_NATIVE names {path}, which does not exist (run scripts/publish)")
-        : null;
+    /// <summary>The native podvisor scripts/publish made, as users install it, when PODVISOR_CLI_NATIVE names it; else null.</summary>
+    public static string? Native => NativeBuild.Named("PODVISOR_CLI_NATIVE");
 
     /// <param name="native">Run the native build when there is one (<see cref="Native"/>).</param>
     public static Process Start(IEnumerable<string> args, string? tempDirectory = null, bool trace = false, bool native = false)

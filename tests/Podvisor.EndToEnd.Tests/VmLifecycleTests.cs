@@ -132,7 +132,7 @@ public sealed class VmLifecycleTests
     private static async Task AttachTheConsoleAsync(LocalCluster cluster, string ns)
     {
         // The native CLI where scripts/publish made one (PODVISOR_CLI_NATIVE, as scripts/test sets it): what users install.
-        string? native = Environment.GetEnvironmentVariable("PODVISOR_CLI_NATIVE") is { Length: > 0 } path ? path : null;
+        string? native = NativeBuild.Named("PODVISOR_CLI_NATIVE");
         var psi = new System.Diagnostics.ProcessStartInfo(native ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         if (native is null) psi.ArgumentList.Add(Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"));
         foreach (string a in new[] { "console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })

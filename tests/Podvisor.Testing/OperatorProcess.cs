@@ -7,14 +7,8 @@ public static class OperatorProcess
 {
     public static string Dll => Repository.BuiltAssembly("Podvisor.Operator", "podvisor-operator.dll");
 
-    /// <summary>
-    /// The native operator that <c>scripts/publish</c> made, as the image carries it, when PODVISOR_OPERATOR_NATIVE names
-    /// it (scripts/test does); else null, and the framework-dependent build runs. Named but missing is an error: a test
-    /// run meant for the native build must not quietly test the other.
-    /// </summary>
-    public static string? Native => Environment.GetEnvironmentVariable("PODVISOR_OPERATOR_NATIVE") is { Length: > 0 } path
-        ? File.Exists(path) ? path : throw new FileNotFoundException($"PODVISOR_OPERATOR_NATIVE names {path}, which does not exist (run scripts/publish)")
-        : null;
+    /// <summary>The native operator scripts/publish made, when PODVISOR_OPERATOR_NATIVE names it; else the framework-dependent build runs.</summary>
+    public static string? Native => NativeBuild.Named("PODVISOR_OPERATOR_NATIVE");
 
     /// <summary>Starts a replica that leases in "default"; every line it writes (stdout and stderr) goes to <paramref name="onLine"/>.</summary>
     public static Process Start(KubeApiServer server, string identity, Action<string>? onLine = null) =>
