@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# Podvisor's two images, native (NativeAOT) binaries on Debian 12:
+# Podvisor's three images, native (NativeAOT) binaries on Debian 12:
 #   docker build --target operator -t ghcr.io/podvisor/operator:TAG .
 #   docker build --target launcher -t ghcr.io/podvisor/launcher:TAG .
+#   docker build --target node-agent -t ghcr.io/podvisor/node-agent:TAG .
 # CI has no container engine: scripts/publish runs the same publish commands as the build stage below, and the tests
 # run what it publishes (the operator against the API server, the launcher in the emulated KVM host), so a build
 # that would break an image fails CI.
@@ -32,3 +33,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/launcher/podvisor-launcher /out/launcher/podvisor-copy /usr/bin/
 ENTRYPOINT ["/usr/bin/podvisor-launcher"]
+
+# The node agent (a DaemonSet): serves /dev/kvm and /dev/net/tun to the kubelet as extended resources. Root, to create
+# its sockets in the kubelet's device-plugins directory; no privileges, no capabilities, the host's /dev read-only.
+FROM debian:12-slim AS node-agent
+COPY --from=build /out/node-agent/podvisor-node-agent /usr/bin/podvisor-node-agent
+ENTRYPOINT ["/usr/bin/podvisor-node-agent"]

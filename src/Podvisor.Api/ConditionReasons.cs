@@ -24,6 +24,9 @@ public static class ConditionReasons
     /// <summary>Ready=False while the launcher starts and the guest boots.</summary>
     public const string GuestNotRunning = "GuestNotRunning";
 
+    /// <summary>Paused=True, and Ready=False: paused at a user's request (<see cref="VmiAnnotations.Paused"/>), KubeVirt's reason.</summary>
+    public const string PausedByUser = "PausedByUser";
+
     /// <summary>Failed: the source handed the VM over to a migration target that never ran it (the VM runs nowhere).</summary>
     public const string MigrationLost = "MigrationLost";
 

@@ -12,5 +12,16 @@ var root = new RootCommand("Podvisor: VMs as Kubernetes pods, on an in-house KVM
     KvmInfoCommand.Create(),
     EmulatedHostCommand.Create(),
     Podvisor.Cli.Cluster.ConsoleCommand.Create(),
+    Podvisor.Cli.Cluster.StateChangeCommand.Start(),
+    Podvisor.Cli.Cluster.StateChangeCommand.Stop(),
+    Podvisor.Cli.Cluster.StateChangeCommand.Restart(),
+    Podvisor.Cli.Cluster.PauseCommand.Pause(),
+    Podvisor.Cli.Cluster.PauseCommand.Unpause(),
+    Podvisor.Cli.Cluster.MigrateCommand.Create(),
+    Podvisor.Cli.Cluster.MigrateCancelCommand.Create(),
+    Podvisor.Cli.Cluster.ListCommand.Create(),
+    Podvisor.Cli.Cluster.StatusCommand.Create(),
+    VersionCommand.Create(),
+    CompletionCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -26,7 +26,7 @@ public sealed class OperatorControllers
         Budgets = budgetApi.CreateInformer(Evacuation.BudgetSelector, EvacuationController.BudgetKeyOf, log);
         var events = new EventRecorder(client, "podvisor-operator", log);
         VmController = new VirtualMachineController(client, Vms, Vmis, events, log, workers);
-        VmiController = new VirtualMachineInstanceController(client, Vmis, Pods, events, launcher, log, workers);
+        VmiController = new VirtualMachineInstanceController(client, Vmis, Pods, events, launcher, launchers, log, workers);
         MigrationController = new MigrationController(client, Migrations, Vmis, Pods, launchers, events, launcher, limits, log, workers);
         EvacuationController = new EvacuationController(client, Vmis, Migrations, Nodes, Budgets, budgetApi, events, log, workers);
     }

@@ -93,13 +93,20 @@ internal sealed class LocalCluster : IAsyncDisposable
         lock (_operatorLog) return $"operator:\n{_operatorLog}\nlaunchers:\n{Launchers.Logs()}";
     }
 
-    public async Task<VirtualMachineInstance?> Vmi(string ns, string name, CancellationToken cancellationToken)
+    public Task<VirtualMachineInstance?> Vmi(string ns, string name, CancellationToken cancellationToken) =>
+        Get(ns, "virtualmachineinstances", name, ApiJsonContext.Default.VirtualMachineInstance, cancellationToken);
+
+    public Task<VirtualMachine?> Vm(string ns, string name, CancellationToken cancellationToken) =>
+        Get(ns, "virtualmachines", name, ApiJsonContext.Default.VirtualMachine, cancellationToken);
+
+    private async Task<T?> Get<T>(string ns, string plural, string name, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : class
     {
         try
         {
-            var json = (JsonElement)await Client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", name,
+            var json = (JsonElement)await Client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, plural, name,
                 cancellationToken: cancellationToken);
-            return json.Deserialize(ApiJsonContext.Default.VirtualMachineInstance);
+            return json.Deserialize(type);
         }
         catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
         {

@@ -131,13 +131,7 @@ public sealed class VmLifecycleTests
     /// comes back; Ctrl+] detaches and the guest runs on.</summary>
     private static async Task AttachTheConsoleAsync(LocalCluster cluster, string ns)
     {
-        // The native CLI where scripts/publish made one (PODVISOR_CLI_NATIVE, as scripts/test sets it): what users install.
-        string? native = NativeBuild.Named("PODVISOR_CLI_NATIVE");
-        var psi = new System.Diagnostics.ProcessStartInfo(native ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (native is null) psi.ArgumentList.Add(Repository.BuiltAssembly("Podvisor.Cli", "podvisor.dll", "linux-x64"));
-        foreach (string a in new[] { "console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath })
-            psi.ArgumentList.Add(a);
-        using var cli = System.Diagnostics.Process.Start(psi)!;
+        using var cli = System.Diagnostics.Process.Start(PodvisorCli.StartInfo(["console", Vm, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath]))!;
         var output = new StringBuilder();
         var errors = new StringBuilder();
         cli.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };

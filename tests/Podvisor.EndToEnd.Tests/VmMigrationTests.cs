@@ -60,6 +60,23 @@ public sealed partial class VmMigrationTests
         await cluster.Eventually(() => Task.FromResult(launchers.ConsoleOf(source)), c => c.Contains("E2E-NET 3", StringComparison.Ordinal),
             "the guest counting and reaching its gateway", Patience, Ct);
 
+        // Paused with the CLI (the operator has the launcher stop every vCPU): the count stops — one may have been on its
+        // way out — and the VM says Paused; unpaused, the count goes on.
+        async Task<string> Cli(params string[] args)
+        {
+            var (exit, output, errors) = await PodvisorCli.RunAsync([.. args, "-n", ns, "--kubeconfig", cluster.Server.KubeconfigPath], TimeSpan.FromMinutes(2), Ct);
+            Assert.True(exit == 0, $"podvisor {string.Join(' ', args)}: exit {exit}: {errors}\n{cluster.Diagnostics()}");
+            return output;
+        }
+        Assert.Equal($"VM {ns}/{Vm} was paused\n", await Cli("pause", Vm));
+        int atPause = Counts(launchers.ConsoleOf(source)).Max();
+        await cluster.Eventually(() => cluster.Vm(ns, Vm, Ct), v => v?.Status?.PrintableStatus == PrintableStatuses.Paused, "the VM Paused", Patience, Ct);
+        await Task.Delay(3000, Ct);
+        Assert.True(Counts(launchers.ConsoleOf(source)).Max() <= atPause + 1, $"the guest counted on while paused:\n{launchers.ConsoleOf(source)}");
+        Assert.Matches(@"\nStatus: +Paused\n", await Cli("status", Vm));
+        Assert.Equal($"VM {ns}/{Vm} was unpaused\n", await Cli("unpause", Vm));
+        await cluster.Eventually(() => Task.FromResult(launchers.ConsoleOf(source)), c => Counts(c).Max() > atPause + 2, "the guest counting again", Patience, Ct);
+
         Assert.Contains("virtualmachineinstancemigration.podvisor.io/move-microvm-live created",
             await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["apply", "-n", ns, "-f", migrationManifest], Ct));
         var migration = await cluster.Eventually(() => Migration(cluster, ns, "move-microvm-live"),
@@ -98,6 +115,7 @@ public sealed partial class VmMigrationTests
         await cluster.Eventually(() => Task.FromResult(launchers.ConsoleOf(target)), c => Regex.Matches(c, @"E2E-NET (\d+)").Any(m => int.Parse(m.Groups[1].Value) > last),
             "the guest reaching its gateway from the target", Patience, Ct);
         Assert.Empty(cluster.Nodes.Errors);
+        Assert.Contains("node-a -> node-b succeeded", await Cli("status", Vm));
 
         Assert.Contains($"virtualmachine.podvisor.io \"{Vm}\" deleted", await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["delete", "-n", ns, "-f", vmManifest, "--wait=false"], Ct));
         await cluster.Eventually(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Count, n => n == 0, "the launcher pods gone", Patience, Ct);

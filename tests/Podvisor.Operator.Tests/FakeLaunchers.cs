@@ -58,6 +58,22 @@ internal sealed class FakeLaunchers : ILauncherClient
         return Task.FromResult(true);
     }
 
+    /// <summary>Pods whose VM is paused.</summary>
+    public ConcurrentDictionary<string, bool> Paused { get; } = new();
+
+    /// <summary>When set, pause and unpause are refused with this reason (as a launcher refuses during a migration).</summary>
+    public string? PauseRefusal { get; set; }
+
+    public Task<string?> SetPausedAsync(V1Pod pod, LauncherCredentials credentials, bool paused, CancellationToken cancellationToken)
+    {
+        Check(pod, credentials);
+        Calls.Enqueue($"{(paused ? "pause" : "unpause")} {pod.Metadata.Name}");
+        if (PauseRefusal is { } refusal) return Task.FromResult<string?>(refusal);
+        if (paused) Paused[pod.Metadata.Name] = true;
+        else Paused.TryRemove(pod.Metadata.Name, out _);
+        return Task.FromResult<string?>(null);
+    }
+
     /// <summary>The source's VM arrived at the target: what the source then reports.</summary>
     public LauncherMigrationStatus Complete(string sourcePod)
     {

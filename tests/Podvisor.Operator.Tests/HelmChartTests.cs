@@ -34,6 +34,7 @@ public sealed class HelmChartTests
     [InlineData("launcher.deviceAccess=hostpath", "launcher.deviceAccess must be one of the following: \"extended-resources\", \"privileged\"")]
     [InlineData("operator.replicas=0", "operator.replicas: Must be greater than or equal to 1")]
     [InlineData("operator.imag.tag=1", "Additional property imag is not allowed")]
+    [InlineData("nodeAgent.units=0", "nodeAgent.units: Must be greater than or equal to 1")]
     public async Task BadValuesAreRefusedNamingTheValue(string set, string message)
     {
         var (code, output, errors) = await Helm.Tool.TryRunAsync(null, ["template", Release, Helm.ChartDirectory, "--set", set], Ct);
@@ -48,7 +49,7 @@ public sealed class HelmChartTests
             "--set", "launcher.image.tag=1.2.3"], Ct);
         var documents = rendered.Split("\n---", StringSplitOptions.RemoveEmptyEntries)
             .Select(d => KubernetesYaml.Deserialize<Dictionary<string, object>>(d)).Where(d => d is not null).ToList();
-        Assert.Equal(["ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "ServiceAccount", "ServiceAccount"],
+        Assert.Equal(["ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding", "DaemonSet", "Deployment", "Role", "RoleBinding", "ServiceAccount", "ServiceAccount"],
             documents.Select(d => d["kind"].ToString()).Order());
         var deployment = KubernetesYaml.Deserialize<V1Deployment>(rendered.Split("\n---").Single(d => d.Contains("kind: Deployment")));
         Assert.Equal(2, deployment.Spec.Replicas);
@@ -62,6 +63,23 @@ public sealed class HelmChartTests
         Assert.Equal(["ALL"], container.SecurityContext.Capabilities.Drop);
         var launcherAccount = KubernetesYaml.Deserialize<V1ServiceAccount>(rendered.Split("\n---").Single(d => d.Contains($"name: {Release}-launcher") && d.Contains("kind: ServiceAccount")));
         Assert.False(launcherAccount.AutomountServiceAccountToken);
+
+        // The node agent on every node: no API token, no capabilities, the host's /dev read-only, its sockets in the
+        // kubelet's device-plugins directory.
+        var agent = KubernetesYaml.Deserialize<V1DaemonSet>(rendered.Split("\n---").Single(d => d.Contains("kind: DaemonSet")));
+        var agentPod = agent.Spec.Template.Spec;
+        Assert.False(agentPod.AutomountServiceAccountToken);
+        var agentContainer = Assert.Single(agentPod.Containers);
+        Assert.Equal("ghcr.io/podvisor/node-agent:0.1.0", agentContainer.Image);
+        Assert.Equal(["--device-plugin-dir", "/var/lib/kubelet/device-plugins", "--device-root", "/host", "--units", "110"], agentContainer.Args);
+        Assert.Equal(["ALL"], agentContainer.SecurityContext.Capabilities.Drop);
+        Assert.True(agentContainer.VolumeMounts.Single(m => m.MountPath == "/host/dev").ReadOnlyProperty);
+        Assert.Equal("/var/lib/kubelet/device-plugins", agentPod.Volumes.Single(v => v.Name == agentContainer.VolumeMounts.Single(m => m.MountPath == "/var/lib/kubelet/device-plugins").Name).HostPath.Path);
+
+        // Privileged launchers need no agent.
+        string privileged = await Helm.Tool.RunAsync(Path.Combine(Path.GetTempPath(), "none"), ["template", Release, Helm.ChartDirectory, "-n", Ns,
+            "--set", "launcher.deviceAccess=privileged"], Ct);
+        Assert.DoesNotContain("kind: DaemonSet", privileged);
     }
 
     [Fact]

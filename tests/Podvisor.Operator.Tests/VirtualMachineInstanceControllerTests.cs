@@ -75,6 +75,61 @@ public sealed class VirtualMachineInstanceControllerTests(CrdApiServerFixture fi
         Assert.Single(await _cluster.Pods(ns));          // still one: nothing created twice
     }
 
+    private Task AnnotatePausedAsync(string ns, string name, bool paused) =>
+        Client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new V1Patch(new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["annotations"] =
+                new System.Text.Json.Nodes.JsonObject { [VmiAnnotations.Paused] = paused ? "true" : null } } }.ToJsonString(), V1Patch.PatchType.MergePatch),
+            ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", name, cancellationToken: Ct);
+
+    [Fact]
+    public async Task TheVmPausesAndResumesAsItsAnnotationAsksAndItsConditionsSaySo()
+    {
+        string ns = await _cluster.Namespace("vmi-pause");
+        await using var nodes = await Nodes(ns, "vmi-pause-node");
+        var launchers = new FakeLaunchers();
+        await using var op = new InProcessOperator(Client, launchers: launchers);
+        await _cluster.CreateVmi(ns, "paused", WithPodNetwork);
+        await Eventually(() => _cluster.Vmi(ns, "paused"), v => v?.Status?.Phase == VmiPhases.Running, "the VMI Running");
+        string pod = Assert.Single(await _cluster.Pods(ns)).Metadata.Name;
+
+        await AnnotatePausedAsync(ns, "paused", true);
+        var vmi = await Eventually(() => _cluster.Vmi(ns, "paused"), v => Conditions.IsTrue(v?.Status?.Conditions, ConditionTypes.Paused), "Paused=True");
+        Assert.True(launchers.Paused.ContainsKey(pod));
+        Assert.Equal(ConditionReasons.PausedByUser, Conditions.Find(vmi!.Status!.Conditions, ConditionTypes.Paused)!.Reason);
+        // Not ready while paused, and it stays so though the (fake) kubelet still reports the launcher ready.
+        await Task.Delay(1000, Ct);
+        var ready = Conditions.Find((await _cluster.Vmi(ns, "paused"))!.Status!.Conditions, ConditionTypes.Ready)!;
+        Assert.Equal((Conditions.False, ConditionReasons.PausedByUser), (ready.Status, ready.Reason));
+        Assert.Equal(VmiPhases.Running, (await _cluster.Vmi(ns, "paused"))!.Status!.Phase);
+
+        await AnnotatePausedAsync(ns, "paused", false);
+        vmi = await Eventually(() => _cluster.Vmi(ns, "paused"),
+            v => Conditions.Find(v?.Status?.Conditions, ConditionTypes.Paused) is null && Conditions.IsTrue(v?.Status?.Conditions, ConditionTypes.Ready), "resumed and Ready");
+        Assert.False(launchers.Paused.ContainsKey(pod));
+        Assert.Equal([$"pause {pod}", $"unpause {pod}"], launchers.Calls.Where(c => c.Contains("pause")));
+    }
+
+    [Fact]
+    public async Task APauseTheLauncherRefusesIsAnEventAndIsTriedAgain()
+    {
+        string ns = await _cluster.Namespace("vmi-pause-refused");
+        await using var nodes = await Nodes(ns, "vmi-pause-refused-node");
+        var launchers = new FakeLaunchers { PauseRefusal = "a migration is under way; cancel it (DELETE /v1/migration) to pause the VM" };
+        await using var op = new InProcessOperator(Client, launchers: launchers);
+        await _cluster.CreateVmi(ns, "busy", WithPodNetwork);
+        await Eventually(() => _cluster.Vmi(ns, "busy"), v => v?.Status?.Phase == VmiPhases.Running, "the VMI Running");
+
+        await AnnotatePausedAsync(ns, "busy", true);
+        var warning = await Eventually(async () => (await Client.CoreV1.ListNamespacedEventAsync(ns, cancellationToken: Ct)).Items.FirstOrDefault(e => e.Reason == "PauseFailed"),
+            e => e is not null, "a PauseFailed event");
+        Assert.Equal("cannot pause: a migration is under way; cancel it (DELETE /v1/migration) to pause the VM", warning!.Message);
+        Assert.Null(Conditions.Find((await _cluster.Vmi(ns, "busy"))!.Status!.Conditions, ConditionTypes.Paused));
+
+        launchers.PauseRefusal = null;                   // the migration ended
+        await Eventually(() => _cluster.Vmi(ns, "busy"), v => Conditions.IsTrue(v?.Status?.Conditions, ConditionTypes.Paused), "Paused=True once allowed",
+            seconds: (int)VirtualMachineInstanceController.PauseRetry.TotalSeconds + 15);
+    }
+
     [Fact]
     public async Task AnUnschedulableVmSaysWhyOnItsInstanceAndItsStatus()
     {

@@ -22,6 +22,7 @@ internal sealed class ClusterOptions
     /// <summary>The cluster the flags name; an error that says what to fix when there is none.</summary>
     public ClusterConnection Connect(ParseResult parse)
     {
+        CliJson.Register();
         string? file = parse.GetValue(Kubeconfig) ?? Environment.GetEnvironmentVariable("KUBECONFIG")?.Split(':').FirstOrDefault(f => f.Length > 0);
         file ??= Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
         if (!File.Exists(file))

@@ -18,44 +18,16 @@ internal static class ConsoleCommand
 
     public static Command Create()
     {
-        var vm = new Argument<string>("vm") { Description = "the VM (VirtualMachine or VirtualMachineInstance name)" };
-        var cluster = new ClusterOptions();
-        var command = new Command("console", "Attach to a running VM's serial console through the Kubernetes API (Ctrl+] detaches).") { vm };
-        cluster.AddTo(command);
-        command.SetAction((parse, ct) => RunAsync(cluster, parse, parse.GetValue(vm)!, ct));
-        return command;
-    }
-
-    private static async Task<int> RunAsync(ClusterOptions options, ParseResult parse, string vm, CancellationToken cancellationToken)
-    {
-        try
+        return VmCommand.Create("console", "Attach to a running VM's serial console through the Kubernetes API (Ctrl+] detaches).", async context =>
         {
-            using var cluster = options.Connect(parse);
-            using var socket = await AttachAsync(cluster, vm, cancellationToken);
-            Console.Error.WriteLine($"podvisor: connected to {cluster.Namespace}/{vm}'s console; Ctrl+] detaches");
+            using var socket = await AttachAsync(context.Cluster, context.Vm, context.CancellationToken);
+            Console.Error.WriteLine($"podvisor: connected to {context.Namespace}/{context.Vm}'s console; Ctrl+] detaches");
             using var raw = TerminalMode.RawIfInteractive();
-            return await BridgeAsync(socket, cancellationToken);
-        }
-        catch (ClusterException e)
-        {
-            Console.Error.WriteLine($"podvisor: {e.Message}");
-            return 1;
-        }
-        catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
-        {
-            Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; check the kubeconfig's server and credentials");
-            return 1;
-        }
+            return await BridgeAsync(socket, context.CancellationToken);
+        });
     }
 
-    /// <summary>The message with its causes (an HttpRequestException alone says only "an error occurred while sending").</summary>
-    private static string Describe(Exception e)
-    {
-        var parts = new List<string>();
-        for (Exception? at = e; at is not null; at = at.InnerException)
-            if (!parts.Contains(at.Message)) parts.Add(at.Message);
-        return string.Join(": ", parts);
-    }
+    private static string Describe(Exception e) => ClusterAction.Describe(e);
 
     /// <summary>Finds the console and opens it. A connection that breaks on the way (a busy API server dropping one)
     /// is tried again, twice, a second apart; answers that say no are not.</summary>

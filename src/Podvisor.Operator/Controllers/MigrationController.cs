@@ -278,6 +278,7 @@ public sealed class MigrationController
             await WriteStatusAsync(migration, s =>
             {
                 s.BytesTransferred = sent.BytesTransferred;
+                s.RemainingBytes = sent.RemainingBytes;
                 s.Iterations = sent.Iterations;
             }, cancellationToken);
             return ReconcileResult.After(PollInterval);
@@ -341,6 +342,7 @@ public sealed class MigrationController
             SetPhase(s, MigrationPhases.Succeeded);
             s.DowntimeMilliseconds = numbers?.DowntimeMilliseconds ?? s.DowntimeMilliseconds;
             s.BytesTransferred = numbers?.BytesTransferred ?? s.BytesTransferred;
+            s.RemainingBytes = 0;
             s.Iterations = numbers?.Iterations ?? s.Iterations;
         }, cancellationToken);
         string measured = numbers?.DowntimeMilliseconds is { } downtime
@@ -502,15 +504,8 @@ public sealed class MigrationController
     private Task DeleteSecretAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken) =>
         OwnedObjects.DeleteSecretIfPresentAsync(_client, migration.Metadata.NamespaceProperty, LauncherLabels.MigrationSecretName(migration.Metadata.Uid), cancellationToken);
 
-    private async Task<LauncherCredentials> CredentialsAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken)
-    {
-        string name = LauncherLabels.ControlSecretName(vmi.Metadata.Uid);
-        var secret = await _client.CoreV1.ReadNamespacedSecretAsync(name, vmi.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
-        if (secret.Data?.TryGetValue(LauncherPaths.ControlTokenKey, out byte[]? token) != true || token is null
-            || TlsMaterial.FromSecretData(secret.Data) is not { } tls)
-            throw new InvalidOperationException($"the control Secret {vmi.Metadata.NamespaceProperty}/{name} lacks the token or the launcher's CA");
-        return new LauncherCredentials(System.Text.Encoding.ASCII.GetString(token).Trim(), tls.CaCertificatePem);
-    }
+    private Task<LauncherCredentials> CredentialsAsync(VirtualMachineInstance vmi, CancellationToken cancellationToken) =>
+        LauncherCredentials.ReadAsync(_client, vmi, cancellationToken);
 
     private async Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken)
     {

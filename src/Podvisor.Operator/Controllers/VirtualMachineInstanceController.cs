@@ -29,14 +29,16 @@ public sealed class VirtualMachineInstanceController
     private readonly Informer<VirtualMachineInstance> _vmis;
     private readonly Informer<V1Pod> _pods;
     private readonly LauncherPodOptions _options;
+    private readonly ILauncherClient _launchers;
     private readonly Expectations _expectations = new();
     private readonly EventRecorder _events;
     private readonly TimeProvider _time;
     private readonly Action<string>? _log;
 
     public VirtualMachineInstanceController(IKubernetes client, Informer<VirtualMachineInstance> vmis, Informer<V1Pod> pods,
-        EventRecorder events, LauncherPodOptions options, Action<string>? log = null, int workers = 2, TimeProvider? time = null)
+        EventRecorder events, LauncherPodOptions options, ILauncherClient launchers, Action<string>? log = null, int workers = 2, TimeProvider? time = null)
     {
+        _launchers = launchers;
         _client = client;
         _vmis = vmis;
         _pods = pods;
@@ -97,8 +99,53 @@ public sealed class VirtualMachineInstanceController
             problem = await CreatePodAsync(vmi, cancellationToken);
             if (problem is not null) observation = VmiStatusPolicy.Observe(vmi, pods, problem, _time.GetUtcNow());
         }
+        var pauseRetry = await ReconcilePauseAsync(vmi, pods, observation.Status, cancellationToken);
         await WriteStatusAsync(vmi, observation.Status, cancellationToken);
+        if (pauseRetry is { } retry) return retry;
         return problem?.Reason == ConditionReasons.PvcNotFound ? ReconcileResult.After(PvcRecheck) : ReconcileResult.Done;
+    }
+
+    /// <summary>How soon a pause or resume that could not be carried out is tried again.</summary>
+    public static readonly TimeSpan PauseRetry = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Brings a running VM to the pause its annotation asks for (<see cref="VmiAnnotations.Paused"/>) through its launcher,
+    /// and records the outcome in <paramref name="status"/> as the Paused condition. Waits while a migration is in flight
+    /// (the launcher refuses then) or the launcher pod is not running; a refusal is an event and is tried again.
+    /// </summary>
+    private async Task<ReconcileResult?> ReconcilePauseAsync(VirtualMachineInstance vmi, List<V1Pod> pods, VirtualMachineInstanceStatus status,
+        CancellationToken cancellationToken)
+    {
+        if (status.Phase != VmiPhases.Running || vmi.Metadata.DeletionTimestamp is not null) return null;
+        bool wanted = VmiAnnotations.PauseRequested(vmi);
+        var conditions = status.Conditions ??= [];
+        if (wanted == Conditions.IsTrue(conditions, ConditionTypes.Paused)) return null;
+        var pod = MigrationPolicy.CurrentPod(vmi, pods);
+        // A paused launcher reports itself not ready: a running pod is enough to resume it.
+        if (MigrationPolicy.InFlight(vmi) || pod is not { Status.Phase: "Running" }) return ReconcileResult.After(PauseRetry);
+        string? refused;
+        try
+        {
+            refused = await _launchers.SetPausedAsync(pod, await LauncherCredentials.ReadAsync(_client, vmi, cancellationToken), wanted, cancellationToken);
+        }
+        catch (LauncherUnreachableException e)
+        {
+            refused = e.Message;
+        }
+        if (refused is not null)
+        {
+            await _events.RecordAsync(vmi, EventRecorder.Warning, wanted ? "PauseFailed" : "UnpauseFailed", $"cannot {(wanted ? "pause" : "unpause")}: {refused}", cancellationToken);
+            return ReconcileResult.After(PauseRetry);
+        }
+        if (wanted)
+        {
+            Conditions.Set(conditions, ConditionTypes.Paused, Conditions.True, ConditionReasons.PausedByUser, "paused at a user's request", _time.GetUtcNow());
+            // The launcher's readiness follows on its own; say why at once rather than after the kubelet's next probe.
+            Conditions.Set(conditions, ConditionTypes.Ready, Conditions.False, ConditionReasons.PausedByUser, "the VM is paused", _time.GetUtcNow());
+        }
+        else Conditions.Remove(conditions, ConditionTypes.Paused);
+        await _events.RecordAsync(vmi, EventRecorder.Normal, wanted ? "Paused" : "Unpaused", wanted ? "The VM was paused" : "The VM was resumed", cancellationToken);
+        return null;
     }
 
     /// <summary>Validates, looks up the PVCs, creates the pod; returns why it could not, or null.</summary>

@@ -77,11 +77,13 @@ public static class VmiStatusPolicy
         if (problem is not null) Conditions.Set(conditions, ConditionTypes.Synchronized, Conditions.False, problem.Reason, problem.Message, now);
         else Conditions.Remove(conditions, ConditionTypes.Synchronized);
 
-        bool ready = pod is not null && phase == VmiPhases.Running && IsReady(pod);
+        // A paused VM is not ready (its launcher says so too, at the kubelet's next probe): that is the pause, not a fault.
+        bool paused = phase == VmiPhases.Running && Conditions.IsTrue(conditions, ConditionTypes.Paused);
+        bool ready = pod is not null && phase == VmiPhases.Running && IsReady(pod) && !paused;
         if (ready) Conditions.Set(conditions, ConditionTypes.Ready, Conditions.True, null, null, now);
         else
         {
-            var (why, message) = NotReadyReason(pod, phase, reason);
+            var (why, message) = NotReadyReason(pod, phase, reason, paused);
             Conditions.Set(conditions, ConditionTypes.Ready, Conditions.False, why, message, now);
         }
 
@@ -131,7 +133,7 @@ public static class VmiStatusPolicy
         pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == LauncherLabels.ComputeContainer)?.Ready == true;
 
     /// <summary>Ready=False's reason: the kubelet's word when a container waits (ErrImagePull, CrashLoopBackOff…) or terminated.</summary>
-    private static (string Reason, string? Message) NotReadyReason(V1Pod? pod, string phase, string? phaseReason)
+    private static (string Reason, string? Message) NotReadyReason(V1Pod? pod, string phase, string? phaseReason, bool paused)
     {
         var containers = (pod?.Status?.InitContainerStatuses ?? []).Concat(pod?.Status?.ContainerStatuses ?? []);
         foreach (var container in containers)
@@ -146,6 +148,7 @@ public static class VmiStatusPolicy
             ? (phaseReason ?? ConditionReasons.PodDeleted, "the launcher pod was deleted while the VM was starting or running")
             : (ConditionReasons.PodPending, "no launcher pod yet");
         if (pod.Status?.Reason is { Length: > 0 } podReason) return (podReason, pod.Status.Message);      // e.g. Evicted
+        if (phase == VmiPhases.Running && paused) return (ConditionReasons.PausedByUser, "the VM is paused");
         return phase switch
         {
             VmiPhases.Succeeded => (VmiPhases.Succeeded, "the guest shut down"),

@@ -14,6 +14,11 @@ public interface ILauncherClient
     /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
     Task<string?> StartMigrationAsync(V1Pod pod, LauncherCredentials credentials, MigrateRequest request, CancellationToken cancellationToken);
 
+    /// <summary>Pauses (or resumes) the launcher's VM; null once it is in that state (already being so included), else the
+    /// launcher's reason why not (a migration under way, a VM that is not running).</summary>
+    /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
+    Task<string?> SetPausedAsync(V1Pod pod, LauncherCredentials credentials, bool paused, CancellationToken cancellationToken);
+
     /// <summary>Asks a source launcher to cancel its migration; false if it was too late (handed over) or none runs.</summary>
     /// <exception cref="LauncherUnreachableException">The launcher did not answer (or not with its VMI's certificate).</exception>
     Task<bool> CancelMigrationAsync(V1Pod pod, LauncherCredentials credentials, CancellationToken cancellationToken);

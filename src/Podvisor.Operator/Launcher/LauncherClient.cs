@@ -72,6 +72,19 @@ public sealed class LauncherClient : ILauncherClient, IDisposable
         return true;
     }
 
+    public async Task<string?> SetPausedAsync(V1Pod pod, LauncherCredentials credentials, bool paused, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(pod, credentials, HttpMethod.Put, paused ? "/v1/pause" : "/v1/unpause", null, cancellationToken);
+        if (response.IsSuccessStatusCode) return null;
+        if (response.StatusCode != HttpStatusCode.Conflict) await EnsureSuccessAsync(pod, response, cancellationToken);
+        string refusal = await ErrorOf(response, cancellationToken);
+        // Refused because it already is (an earlier attempt got through, its answer did not)?
+        using var status = await SendAsync(pod, credentials, HttpMethod.Get, "/v1/status", null, cancellationToken);
+        await EnsureSuccessAsync(pod, status, cancellationToken);
+        using var json = JsonDocument.Parse(await status.Content.ReadAsStringAsync(cancellationToken));
+        return json.RootElement.TryGetProperty("state", out var state) && state.ValueEquals(paused ? "Paused" : "Running") ? null : refusal;
+    }
+
     private async Task<HttpResponseMessage> SendAsync(V1Pod pod, LauncherCredentials credentials, HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
     {
         string name = $"{pod.Metadata.NamespaceProperty}/{pod.Metadata.Name}";

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using Podvisor.Testing;
+
+namespace Podvisor.Cli.Tests;
+
+/// <summary>How users get and drive the CLI: its version (and the cluster's), shell completion that asks the binary
+/// itself (commands, flags, the cluster's VM names), and the kubectl plugin.</summary>
+public sealed class CliDistributionTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void VersionNamesTheBuildAndTheCluster()
+    {
+        var client = Podvisor.Run(["version", "--client"], native: true);
+        Assert.Equal(0, client.ExitCode);
+        Assert.Matches(@"^Client: podvisor 0\.1\.0\+[0-9a-f]{40}\n$", client.Stdout);
+
+        var both = Podvisor.Run(["version", "--kubeconfig", cluster.Server.KubeconfigPath], native: true);
+        Assert.True(both.ExitCode == 0, both.Stderr);
+        Assert.Contains($"Server: Kubernetes v1.20.2", both.Stdout);
+        Assert.Contains("Podvisor API: podvisor.io/v1alpha1", both.Stdout);
+    }
+
+    /// <summary>What bash completes for <paramref name="line"/> (the cursor at its end) with podvisor's script.</summary>
+    private static async Task<string[]> CompleteAsync(string line)
+    {
+        string binary = Podvisor.Native ?? WrapperFor("podvisor");
+        string script = Podvisor.Run(["completion", "bash"], native: true).Stdout;
+        string dir = Directory.CreateTempSubdirectory("podvisor-completion-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "completion.bash"), script);
+            var words = line.Split(' ');
+            words[0] = binary;
+            string compLine = string.Join(' ', words);
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add($"""
+                source {dir}/completion.bash
+                COMP_LINE='{compLine}'; COMP_POINT=${"{"}#COMP_LINE{"}"}
+                read -ra COMP_WORDS <<< "$COMP_LINE"; [[ "$COMP_LINE" == *' ' ]] && COMP_WORDS+=('')
+                COMP_CWORD=$(( ${"{"}#COMP_WORDS[@]{"}"} - 1 ))
+                _podvisor_complete
+                printf '%s\n' "${"{"}COMPREPLY[@]{"}"}"
+                """);
+            using var bash = Process.Start(psi)!;
+            string output = await bash.StandardOutput.ReadToEndAsync(Ct);
+            await bash.WaitForExitAsync(Ct);
+            Assert.True(bash.ExitCode == 0, await bash.StandardError.ReadToEndAsync(Ct));
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Without a native build (a developer's plain build), a script that runs the framework-dependent CLI.</summary>
+    private static string WrapperFor(string name)
+    {
+        string dir = Directory.CreateTempSubdirectory("podvisor-wrapper-").FullName;
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, $"#!/bin/sh\nexec dotnet {Podvisor.Dll} \"$@\"\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    [Fact]
+    public async Task BashCompletesCommandsFlagsAndTheClustersVmNames()
+    {
+        Assert.Equal(["migrate", "migrate-cancel"], await CompleteAsync("podvisor mig"));
+        Assert.Contains("--all-namespaces", await CompleteAsync("podvisor list --a"));
+        await cluster.CreateVmAsync("cache-1", "runStrategy: Halted");
+        await cluster.CreateVmAsync("cache-2", "runStrategy: Halted");
+        await cluster.CreateVmAsync("queue", "runStrategy: Halted");
+        Assert.Equal(["cache-1", "cache-2"], await CompleteAsync($"podvisor start --kubeconfig {cluster.Server.KubeconfigPath} cac"));
+        // No cluster to ask: nothing offered, and no error on the terminal.
+        Assert.Empty(await CompleteAsync("podvisor start --kubeconfig /nonexistent cac"));
+    }
+
+    [Fact]
+    public async Task KubectlRunsItAsAPluginWithKubectlsFlags()
+    {
+        // scripts/publish puts kubectl-podvisor beside the native podvisor (as users install it); else a wrapper.
+        string plugin = Podvisor.Native is { } native ? Path.Combine(Path.GetDirectoryName(native)!, "kubectl-podvisor") : WrapperFor("kubectl-podvisor");
+        Assert.True(File.Exists(plugin), $"{plugin} is missing: scripts/publish makes it");
+        await cluster.CreateVmAsync("plugged", "runStrategy: Halted");
+        var psi = new ProcessStartInfo(Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "podvisor", "start", "plugged", "-n", "default", "--kubeconfig", cluster.Server.KubeconfigPath }) psi.ArgumentList.Add(a);
+        psi.Environment["PATH"] = $"{Path.GetDirectoryName(plugin)}:{Environment.GetEnvironmentVariable("PATH")}";
+        using var kubectl = Process.Start(psi)!;
+        string output = await kubectl.StandardOutput.ReadToEndAsync(Ct);
+        string errors = await kubectl.StandardError.ReadToEndAsync(Ct);
+        await kubectl.WaitForExitAsync(Ct);
+        Assert.True(kubectl.ExitCode == 0, errors);
+        Assert.Equal("VM default/plugged was scheduled to start\n", output);
+        Assert.Equal(Api.RunStrategies.Always, (await cluster.GetVmAsync("plugged"))!.Spec.RunStrategy);
+    }
+}
