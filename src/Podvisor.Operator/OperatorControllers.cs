@@ -60,6 +60,7 @@ public sealed class OperatorControllers
             await Task.WhenAll(informers);
             return;                                      // stopped before the caches synced
         }
+        using var metrics = new OperatorMetrics(Vmis, Migrations);
         synced?.Invoke($"caches synced ({Vms.List().Count} VMs, {Vmis.List().Count} instances, {Pods.List().Count} launcher pods, " +
             $"{Migrations.List().Count} migrations, {Nodes.List().Count} nodes); controllers running");
         await Task.WhenAll(VmController.Controller.RunAsync(cancellationToken), VmiController.Controller.RunAsync(cancellationToken),

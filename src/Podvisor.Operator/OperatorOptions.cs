@@ -22,16 +22,19 @@ public sealed record OperatorOptions
 
     public Controllers.MigrationLimits Migrations { get; init; } = new();
 
+    /// <summary>The port of the Prometheus scrape endpoint (http://*:PORT/metrics); 0: none.</summary>
+    public int MetricsPort { get; init; }
+
     /// <summary>
     /// --kubeconfig PATH --lease-namespace NS --identity NAME (else KUBECONFIG, POD_NAMESPACE, POD_NAME);
     /// --launcher-image IMAGE --launcher-service-account NAME --device-access extended-resources|privileged;
-    /// --parallel-migrations N --parallel-outbound-migrations-per-node N (KubeVirt's names).
+    /// --parallel-migrations N --parallel-outbound-migrations-per-node N (KubeVirt's names); --metrics-port N.
     /// </summary>
     /// <exception cref="ArgumentException">A value is not one the option takes.</exception>
     public static OperatorOptions Parse(string[] args)
     {
         string[] known = ["--kubeconfig", "--lease-namespace", "--identity", "--launcher-image", "--launcher-service-account", "--device-access",
-            "--parallel-migrations", "--parallel-outbound-migrations-per-node"];
+            "--parallel-migrations", "--parallel-outbound-migrations-per-node", "--metrics-port"];
         for (int i = 0; i < args.Length; i += 2)
         {
             if (!known.Contains(args[i]))
@@ -50,8 +53,12 @@ public sealed record OperatorOptions
         int Count(string name, int fallback) => Arg(name) is not { } text ? fallback
             : int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0 ? n
             : throw new ArgumentException($"{name}: \"{text}\" is not a positive whole number");
+        int metricsPort = Arg("--metrics-port") is not { } port ? 0
+            : int.TryParse(port, System.Globalization.CultureInfo.InvariantCulture, out int p) && p is >= 0 and <= 65535 ? p
+            : throw new ArgumentException($"--metrics-port: \"{port}\" is not a port number (0 for none)");
         return new OperatorOptions
         {
+            MetricsPort = metricsPort,
             Migrations = new Controllers.MigrationLimits(Count("--parallel-migrations", defaults.Migrations.PerCluster),
                 Count("--parallel-outbound-migrations-per-node", defaults.Migrations.OutboundPerNode)),
             Kubeconfig = Arg("--kubeconfig") ?? (Environment.GetEnvironmentVariable("KUBECONFIG") is { Length: > 0 } fromEnvironment ? fromEnvironment : null),

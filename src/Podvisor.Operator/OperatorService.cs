@@ -31,6 +31,14 @@ public sealed class OperatorService(IKubernetes client, OperatorOptions options,
         void Log(string message) => logger.LogInformation("{Message}", message);
         using var launchers = new LauncherClient(options.Launcher.ControlPort);
         var controllers = new OperatorControllers(client, options.Launcher, options.Migrations, launchers, Log, options.Workers);
-        await controllers.RunAsync(leading, synced => logger.LogInformation("{Identity}: {Synced}", options.Identity, synced));
+        OperatorTelemetry.Leading = true;
+        try
+        {
+            await controllers.RunAsync(leading, synced => logger.LogInformation("{Identity}: {Synced}", options.Identity, synced));
+        }
+        finally
+        {
+            OperatorTelemetry.Leading = false;
+        }
     }
 }

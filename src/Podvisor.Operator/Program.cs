@@ -1,10 +1,12 @@
 using k8s;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Podvisor.Operator;
 
 // podvisor-operator [--kubeconfig PATH] [--lease-namespace NS] [--identity NAME] [--launcher-image IMAGE]
-//                   [--launcher-service-account NAME] [--device-access extended-resources|privileged]
+//                   [--launcher-service-account NAME] [--device-access extended-resources|privileged] [--metrics-port N]
 Podvisor.Operator.Runtime.OperatorJson.Register();
 OperatorOptions options;
 try
@@ -28,9 +30,27 @@ catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException
         : $"podvisor-operator: kubeconfig {options.Kubeconfig}: {e.Message}");
     return 2;
 }
-var builder = Host.CreateApplicationBuilder(args);
-builder.Services.AddSingleton(options);
-builder.Services.AddSingleton<IKubernetes>(_ => new Kubernetes(cluster));
-builder.Services.AddHostedService<OperatorService>();
-await builder.Build().RunAsync();
+void AddOperator(IServiceCollection services)
+{
+    services.AddSingleton(options);
+    services.AddSingleton<IKubernetes>(_ => new Kubernetes(cluster));
+    services.AddHostedService<OperatorService>();
+    OperatorTelemetrySetup.Add(services, options);
+}
+if (options.MetricsPort > 0)
+{
+    // Kestrel on every address (Prometheus scrapes the pod IP) for /metrics and /healthz.
+    var web = WebApplication.CreateSlimBuilder(args);
+    web.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(options.MetricsPort));
+    AddOperator(web.Services);
+    var app = web.Build();
+    OperatorTelemetrySetup.MapEndpoints(app);
+    await app.RunAsync();
+}
+else
+{
+    var builder = Host.CreateApplicationBuilder(args);
+    AddOperator(builder.Services);
+    await builder.Build().RunAsync();
+}
 return Environment.ExitCode;

@@ -41,7 +41,7 @@ internal sealed class FakeLaunchers : ILauncherClient
         {
             if (_sources.TryGetValue(pod.Metadata.Name, out var running) && running.MigrationUid == request.MigrationUid) return Task.FromResult<string?>(null);
             _sources[pod.Metadata.Name] = new(request.MigrationUid, LauncherMigrationStatus.Source, LauncherMigrationPhases.Transferring,
-                BytesTransferred: 1 << 20, Iterations: 1);
+                BytesTransferred: 1 << 20, RemainingBytes: 3 << 20, Iterations: 1);
         }
         return Task.FromResult<string?>(null);
     }

@@ -54,8 +54,11 @@ public sealed class HelmChartTests
         var deployment = KubernetesYaml.Deserialize<V1Deployment>(rendered.Split("\n---").Single(d => d.Contains("kind: Deployment")));
         Assert.Equal(2, deployment.Spec.Replicas);
         var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
-        Assert.Equal(["--launcher-image", "ghcr.io/podvisor/launcher:1.2.3", "--launcher-service-account", $"{Release}-launcher", "--device-access", "extended-resources"],
-            container.Args);
+        Assert.Equal(["--launcher-image", "ghcr.io/podvisor/launcher:1.2.3", "--launcher-service-account", $"{Release}-launcher", "--device-access", "extended-resources",
+            "--metrics-port", "9090"], container.Args);
+        Assert.Equal(("metrics", 9090), (container.Ports.Single().Name, container.Ports.Single().ContainerPort));
+        Assert.Equal("9090", deployment.Spec.Template.Metadata.Annotations["prometheus.io/port"]);
+        Assert.Equal("/healthz", container.LivenessProbe.HttpGet.Path);
         Assert.Equal("ghcr.io/podvisor/operator:0.1.0", container.Image);
         Assert.True(deployment.Spec.Template.Spec.SecurityContext.RunAsNonRoot);
         Assert.False(container.SecurityContext.AllowPrivilegeEscalation);
@@ -87,8 +90,15 @@ public sealed class HelmChartTests
     {
         await using var server = await KubeApiServer.StartAsync(Ct);
         using var admin = server.Client();
+        // The metrics port is a free one here (the Deployment's runs on this host's network).
+        int metricsPort;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            metricsPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
         string installed = await Helm.Tool.RunAsync(server.KubeconfigPath,
-            ["install", Release, Helm.ChartDirectory, "-n", Ns, "--create-namespace", "--wait=false"], Ct);
+            ["install", Release, Helm.ChartDirectory, "-n", Ns, "--create-namespace", "--wait=false", "--set", $"operator.metrics.port={metricsPort}"], Ct);
         Assert.Contains("STATUS: deployed", installed);
 
         foreach (string plural in new[] { "virtualmachines", "virtualmachineinstances", "virtualmachineinstancemigrations" })
@@ -142,6 +152,13 @@ public sealed class HelmChartTests
                 cancellationToken: Ct)).GetProperty("items").GetArrayLength() == 1, "the VM's PodDisruptionBudget", () => Text(log));
             var lease = await admin.CoordinationV1.ReadNamespacedLeaseAsync("podvisor-operator", Ns, cancellationToken: Ct);
             Assert.Equal("helm-replica", lease.Spec.HolderIdentity);
+            // The chart's metrics port, scraped as Prometheus does: the leader says so, and counts the VM's instance.
+            using var http = new HttpClient();
+            string scraped = "";
+            await Eventually(async () => (scraped = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics", Ct)).Contains("podvisor_vmi_phase_count"),
+                "the instance counted on the metrics endpoint", () => Text(log) + scraped);
+            Assert.Contains("podvisor_operator_leading_status", scraped);
+            Assert.Equal("ok\n", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/healthz", Ct));    // the chart's liveness probe
             string said = Text(log);
             Assert.DoesNotContain("Forbidden", said);
             Assert.DoesNotContain("forbidden", said);

@@ -30,6 +30,10 @@ internal static class ClusterAction
         {
             Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; check the kubeconfig's server and credentials");
         }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            Console.Error.WriteLine("podvisor: the API server did not answer in time; check that it is up and reachable from here");
+        }
         return 1;
     }
 

@@ -345,6 +345,7 @@ public sealed class MigrationController
             s.RemainingBytes = 0;
             s.Iterations = numbers?.Iterations ?? s.Iterations;
         }, cancellationToken);
+        if (numbers?.DowntimeMilliseconds is { } pause) OperatorTelemetry.MigrationDowntime.Record(pause / 1000);
         string measured = numbers?.DowntimeMilliseconds is { } downtime
             ? $": downtime {downtime:0} ms, {numbers.BytesTransferred >> 20} MiB in {numbers.Iterations} round(s)"
             : " (the source ended before it reported the downtime)";

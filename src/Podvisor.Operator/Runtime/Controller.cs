@@ -41,26 +41,37 @@ public sealed class Controller(string name, Func<string, CancellationToken, Task
             }
             if (!item.available) return;
             string key = item.key;
+            string outcome = "error";
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var span = OperatorTelemetry.Tracing.StartActivity($"reconcile {name}");
+            span?.SetTag("podvisor.controller", name);
+            span?.SetTag("podvisor.key", key);
             try
             {
                 var result = await reconcile(key, cancellationToken);
                 _queue.Forget(key);
                 if (result.RequeueAfter is { } delay) _queue.AddAfter(key, delay);
+                outcome = result.RequeueAfter is null ? "success" : "requeue";
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                outcome = "cancelled";
                 return;
             }
             catch (Exception e)
             {
                 // Never let one object's failure stop the controller: log it and come back later.
                 log?.Invoke($"{name}: {key}: {e.Message} (retry {_queue.Failures(key) + 1})");
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
                 _queue.AddRateLimited(key);
             }
             finally
             {
                 Interlocked.Increment(ref _reconciles);
                 _queue.Done(key);
+                var controller = new KeyValuePair<string, object?>("controller", name);
+                OperatorTelemetry.Reconciles.Add(1, controller, new("result", outcome));
+                OperatorTelemetry.ReconcileDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, controller);
             }
         }
     }
