@@ -1,6 +1,14 @@
 using System.CommandLine;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Podvisor.Launcher;
 
+// Traces (each side of a live migration) go to an OpenTelemetry collector when the pod names one.
+using var tracing = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 }
+    ? OpenTelemetry.Sdk.CreateTracerProviderBuilder().AddSource(LauncherTelemetry.Name)
+        .ConfigureResource(resource => resource.AddService("podvisor-launcher", serviceInstanceId: Environment.GetEnvironmentVariable("POD_NAME")))
+        .AddOtlpExporter().Build()
+    : null;
 var root = new RootCommand("podvisor-launcher: runs one VirtualMachineInstance's VM in its launcher pod (docs/launcher-pod.md).");
 var spec = new Option<string>("--spec") { Description = "the VMI as JSON (the pod's downward-API file)", Required = true };
 var controlPort = new Option<int>("--control-port") { Description = "HTTPS port of the control API (0: any free port, printed)", DefaultValueFactory = _ => 8443 };

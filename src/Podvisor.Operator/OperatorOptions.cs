@@ -69,6 +69,7 @@ public sealed record OperatorOptions
                 Image = Arg("--launcher-image") ?? defaults.Launcher.Image,
                 ServiceAccountName = Arg("--launcher-service-account"),
                 DeviceAccess = access,
+                OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null,
             },
         };
     }

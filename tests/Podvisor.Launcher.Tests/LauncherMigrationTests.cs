@@ -130,19 +130,29 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
     public async Task ACountingGuestMovesToTheTargetAndCountsOnThere()
     {
         var tls = MigrationCertificates.Create("default/migration1");
+        string uid = Guid.NewGuid().ToString();
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        var traceId = MigrationTrace.ContextOf(uid).TraceId;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == LauncherTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => { if (activity.TraceId == traceId) spans.Enqueue(activity); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
         var source = await SourceAsync(pages: 256);
-        var target = await TargetAsync(pages: 256, tls, "uid-1");
+        var target = await TargetAsync(pages: 256, tls, uid);
 
         Assert.Equal(LauncherVm.IncomingState, target.Vm.Status.State);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await target.Client.GetAsync("/readyz", _ct)).StatusCode);   // not Ready before the VM is there
         var listening = await MigrationOf(target);
         Assert.Equal((LauncherMigrationStatus.Target, LauncherMigrationPhases.Listening, target.Incoming!.Port), (listening.Role, listening.Phase, listening.Port));
-        var refused = await MigrateAsync(target, Request("uid-1", target, tls));
+        var refused = await MigrateAsync(target, Request(uid, target, tls));
         Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
         Assert.Contains("migration target", await refused.Content.ReadAsStringAsync(_ct));
 
         uint before = source.Counter;
-        Assert.Equal(HttpStatusCode.Accepted, (await MigrateAsync(source, Request("uid-1", target, tls))).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await MigrateAsync(source, Request(uid, target, tls))).StatusCode);
         var done = await EndOfMigrationAsync(source);
         Assert.True(done.Phase == LauncherMigrationPhases.Completed, $"{done.Phase}: {done.FailureReason}");
         Assert.True(done.HandedOver);
@@ -167,6 +177,16 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
         var again = await source.Client.DeleteAsync("/v1/migration", _ct);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Contains("handed over", await again.Content.ReadAsStringAsync(_ct));
+
+        // Both sides are spans of the migration's trace (its UID), children of the migration itself.
+        var send = Assert.Single(spans, s => s.DisplayName == "migration send");
+        var receive = Assert.Single(spans, s => s.DisplayName == "migration receive");
+        Assert.All(new[] { send, receive }, s => Assert.Equal(MigrationTrace.ContextOf(uid).SpanId, s.ParentSpanId));
+        Assert.Equal(done.DowntimeMilliseconds, (double)send.GetTagItem("podvisor.migration.downtime_ms")!);
+        Assert.Equal(done.BytesTransferred, (long)send.GetTagItem("podvisor.migration.bytes")!);
+        Assert.Contains(send.Events, e => e.Name == "full pass");
+        Assert.True((long)receive.GetTagItem("podvisor.migration.bytes")! > 0);
+        Assert.Equal(System.Diagnostics.ActivityStatusCode.Unset, send.Status);
     }
 
     [Fact]

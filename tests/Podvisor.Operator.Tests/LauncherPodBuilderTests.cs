@@ -66,6 +66,14 @@ public sealed class LauncherPodBuilderTests
     }
 
     [Fact]
+    public void LaunchersSendTracesWhereTheOperatorDoes()
+    {
+        Assert.DoesNotContain(Build(Vmi()).Spec.Containers[0].Env, e => e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT");
+        var pod = Build(Vmi(), new LauncherPodOptions { OtlpEndpoint = "http://collector.observability:4317" });
+        Assert.Equal("http://collector.observability:4317", pod.Spec.Containers[0].Env.Single(e => e.Name == "OTEL_EXPORTER_OTLP_ENDPOINT").Value);
+    }
+
+    [Fact]
     public void APodNetworkAddsTunAndNetAdmin()
     {
         var pod = Build(Vmi(s =>

@@ -64,6 +64,14 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         await using var nodes = await _cluster.TwoNodes(ns);
         await using var op = new InProcessOperator(Client, launchers: _launchers);
         var (vmi, source) = await RunningVmi(ns, "web");
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == OperatorTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
 
         await CreateMigration(ns, "move", "web");
         var running = await MigrationIn(ns, "move", MigrationPhases.Running);
@@ -101,6 +109,13 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         string[] phases = [.. succeeded.Status.PhaseTransitionTimestamps!.Select(p => p.Phase)];
         Assert.Equal(phases.Distinct(), phases);
         Assert.Equal([MigrationPhases.Scheduling, MigrationPhases.Running, MigrationPhases.Succeeded], phases.Where(p => p is MigrationPhases.Scheduling or MigrationPhases.Running or MigrationPhases.Succeeded));
+        // Each phase it left is a span of the migration's trace, from its transition to the next one's.
+        var trace = MigrationTrace.ContextOf(succeeded.Metadata.Uid);
+        var phaseSpans = spans.Where(s => s.TraceId == trace.TraceId).ToList();
+        Assert.Equal(phases[..^1].Select(p => $"migration {p}"), phaseSpans.Select(s => s.DisplayName));
+        Assert.All(phaseSpans, s => Assert.Equal(trace.SpanId, s.ParentSpanId));
+        var runningSpan = phaseSpans.Single(s => s.DisplayName == "migration Running");
+        Assert.Equal(succeeded.Status.PhaseTransitionTimestamps!.Single(p => p.Phase == MigrationPhases.Running).PhaseTransitionTimestamp, new DateTimeOffset(runningSpan.StartTimeUtc));
 
         var moved = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.NodeName == $"{ns}-b", "the VMI on the other node");
         Assert.Equal(VmiPhases.Running, moved!.Status!.Phase);

@@ -62,10 +62,13 @@ public sealed class IncomingMigration : IDisposable
     /// <exception cref="LauncherException">The migration failed (the reason says why); <paramref name="vm"/> never ran.</exception>
     public async Task ReceiveAsync(VirtualMachine vm, MigrationOptions options, CancellationToken cancellationToken)
     {
+        System.Diagnostics.Activity? span = null;
         try
         {
             await using var link = await AcceptSourceAsync(cancellationToken);
             var started = DateTimeOffset.UtcNow;
+            // From the source's connection on: the time spent listening before it is not the migration's.
+            span = MigrationTrace.Start(LauncherTelemetry.Tracing, _migrationUid, "migration receive", System.Diagnostics.ActivityKind.Server);
             Update(s => s with { Phase = LauncherMigrationPhases.Transferring, StartTimestamp = started });
             var received = await MigrationReceiver.RunAsync(vm, link, options, cancellationToken);
             Update(s => s with
@@ -73,6 +76,8 @@ public sealed class IncomingMigration : IDisposable
                 Phase = LauncherMigrationPhases.Completed, EndTimestamp = DateTimeOffset.UtcNow, BytesTransferred = (long)received.Bytes,
                 TotalMilliseconds = received.Total.TotalMilliseconds,
             });
+            span?.SetTag("podvisor.migration.bytes", (long)received.Bytes);
+            span?.SetTag("podvisor.migration.restore_ms", received.RestoreState.TotalMilliseconds);
             _log($"migration {_migrationUid}: the VM arrived ({received.Bytes >> 20} MiB in {received.Total.TotalSeconds:0.00} s, " +
                 $"{received.Applying.TotalSeconds:0.00} s of it putting pages into guest memory; machine state read in " +
                 $"{received.ParseState.TotalMilliseconds:0.0} ms, restored in {received.RestoreState.TotalMilliseconds:0.0} ms) and runs here");
@@ -81,10 +86,12 @@ public sealed class IncomingMigration : IDisposable
         {
             string reason = e is OperationCanceledException ? "the target was stopped before the VM arrived" : $"receiving the VM failed: {e.Message}";
             Update(s => s with { Phase = LauncherMigrationPhases.Failed, EndTimestamp = DateTimeOffset.UtcNow, FailureReason = reason });
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
             throw new LauncherException($"migration {_migrationUid}: {reason}");
         }
         finally
         {
+            span?.Dispose();
             _listener.Stop();
         }
     }

@@ -59,6 +59,7 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
     }
 
     private Action<string>? _log;
+    private System.Diagnostics.Activity? _span;
 
     /// <summary>Asks the migration to stop; false once the VM has been handed over (too late: it runs on the target).</summary>
     public bool Cancel()
@@ -74,6 +75,10 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
 
     public void Report(MigrationProgress value)
     {
+        _span?.AddEvent(new System.Diagnostics.ActivityEvent(value.Round == 0 ? "full pass" : $"round {value.Round}", tags: new System.Diagnostics.ActivityTagsCollection
+        {
+            ["bytes_sent"] = (long)value.BytesSent, ["remaining_bytes"] = (long)value.RemainingBytes, ["throttle_percent"] = value.ThrottlePercent,
+        }));
         Update(s => s with
         {
             BytesTransferred = (long)value.BytesSent, RemainingBytes = (long)value.RemainingBytes, Iterations = value.Round + 1, ThrottlePercent = value.ThrottlePercent,
@@ -88,6 +93,8 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
     {
         string target = $"{_request.TargetAddress}:{_request.TargetPort}";
         string uid = _request.MigrationUid;
+        using var span = _span = MigrationTrace.Start(LauncherTelemetry.Tracing, uid, "migration send", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("podvisor.migration.target", target);
         try
         {
             using var tls = MigrationTls.From(_request.Tls);
@@ -126,6 +133,9 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
                 RemainingBytes = 0, Iterations = result.Rounds, ThrottlePercent = result.MaxThrottlePercent,
                 DowntimeMilliseconds = result.Downtime.TotalMilliseconds, TotalMilliseconds = result.Total.TotalMilliseconds,
             });
+            span?.SetTag("podvisor.migration.downtime_ms", result.Downtime.TotalMilliseconds);
+            span?.SetTag("podvisor.migration.bytes", (long)result.BytesSent);
+            span?.SetTag("podvisor.migration.rounds", result.Rounds);
             log($"migration {uid}: done in {result.Total.TotalSeconds:0.00} s, downtime {result.Downtime.TotalMilliseconds:0} ms ({result.DowntimeParts}), " +
                 $"{result.BytesSent >> 20} MiB in {result.Rounds} round(s)");
         }
@@ -135,6 +145,7 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
             string reason;
             lock (_lock) reason = _cancelRequested && !handedOver ? "cancelled" : e.Message;
             Update(s => s with { Phase = LauncherMigrationPhases.Failed, EndTimestamp = DateTimeOffset.UtcNow, FailureReason = reason, HandedOver = handedOver });
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reason);
             log(handedOver ? $"migration {uid} failed after the handover ({reason}): the VM does not run here any more"
                            : $"migration {uid} failed ({reason}): the VM runs on here");
         }

@@ -422,6 +422,7 @@ public sealed class MigrationController
     {
         var status = migration.Status is null ? new VirtualMachineInstanceMigrationStatus()
             : ApiCopies.DeepCopy(migration.Status, ApiJsonContext.Default.VirtualMachineInstanceMigrationStatus);
+        var ended = migration.Status?.PhaseTransitionTimestamps?.LastOrDefault();
         change(status);
         if (Same(migration.Status, status)) return;
         var updated = new VirtualMachineInstanceMigration { Metadata = migration.Metadata, Spec = migration.Spec, Status = status };
@@ -429,6 +430,14 @@ public sealed class MigrationController
         await _client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync(JsonSerializer.SerializeToElement(updated, ApiJsonContext.Default.VirtualMachineInstanceMigration),
             ApiGroup.Group, ApiGroup.Version, migration.Metadata.NamespaceProperty, Plural, migration.Metadata.Name, cancellationToken: cancellationToken);
         migration.Status = status;                                   // later steps of this reconcile build on it
+        if (ended is not null && status.Phase != ended.Phase)
+        {
+            // The phase just left, as a span of the migration's trace (the launchers' spans are in it too).
+            using var span = MigrationTrace.Start(OperatorTelemetry.Tracing, migration.Metadata.Uid, $"migration {ended.Phase}", startTime: ended.PhaseTransitionTimestamp);
+            span?.SetTag("podvisor.migration", ObjectKey.Of(migration));
+            span?.SetTag("podvisor.migration.next_phase", status.Phase);
+            if (status.Phase == MigrationPhases.Failed) span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, Conditions.Find(status.Conditions, ConditionTypes.Ready)?.Message);
+        }
     }
 
     private static bool Same(VirtualMachineInstanceMigrationStatus? a, VirtualMachineInstanceMigrationStatus b) =>

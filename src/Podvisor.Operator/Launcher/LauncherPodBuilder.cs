@@ -175,6 +175,7 @@ public static class LauncherPodBuilder
                 new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
                 new V1EnvVar { Name = "POD_NAMESPACE", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } },
                 new V1EnvVar { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } },
+                .. options.OtlpEndpoint is { } otlp ? [new V1EnvVar { Name = "OTEL_EXPORTER_OTLP_ENDPOINT", Value = otlp }] : Array.Empty<V1EnvVar>(),
             ],
             Ports = [new V1ContainerPort { ContainerPort = options.ControlPort, Name = LauncherLabels.ControlPortName, Protocol = "TCP" }],
             Resources = new V1ResourceRequirements { Requests = requests, Limits = limits },

@@ -20,4 +20,7 @@ public sealed record LauncherPodOptions
 
     /// <summary>Port of the launcher's control API (status, pause, console, migrate).</summary>
     public int ControlPort { get; init; } = 8443;
+
+    /// <summary>An OpenTelemetry collector for the launchers' traces (the operator's own OTEL_EXPORTER_OTLP_ENDPOINT); null: none.</summary>
+    public string? OtlpEndpoint { get; init; }
 }
