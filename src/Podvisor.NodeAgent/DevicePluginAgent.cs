@@ -12,7 +12,7 @@ public sealed class DevicePluginAgent(NodeAgentOptions options, Action<string> l
     {
         public ServedDevice Device { get; } = device;
         public DeviceHealth Health { get; } = health;
-        public DevicePluginServer? Server;
+        public UnixGrpcServer? Server;
         public string? RegisteredWith;
         public string? LastProblem;
     }
@@ -50,7 +50,7 @@ public sealed class DevicePluginAgent(NodeAgentOptions options, Action<string> l
                 log($"{plugin.Device.ResourceName}: {socket} is gone (the kubelet restarted?): serving it again");
                 await old.DisposeAsync().ConfigureAwait(false);
             }
-            plugin.Server = await DevicePluginServer.StartAsync(socket, new DevicePluginService(plugin.Device, plugin.Health, log), cancellationToken).ConfigureAwait(false);
+            plugin.Server = await UnixGrpcServer.StartAsync(socket, new DevicePluginService(plugin.Device, plugin.Health, log), cancellationToken).ConfigureAwait(false);
             plugin.RegisteredWith = null;
         }
         if (kubelet is not null && plugin.RegisteredWith == kubelet) return;

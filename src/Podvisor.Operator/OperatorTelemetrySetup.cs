@@ -14,20 +14,20 @@ namespace Podvisor.Operator;
 /// </summary>
 public static class OperatorTelemetrySetup
 {
-    public static bool Otlp => Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 };
-
     public static void Add(IServiceCollection services, OperatorOptions options)
     {
-        if (options.MetricsPort == 0 && !Otlp) return;
+        // The collector the operator's options read from OTEL_EXPORTER_OTLP_ENDPOINT (its launchers get the same).
+        bool otlp = options.Launcher.OtlpEndpoint is not null;
+        if (options.MetricsPort == 0 && !otlp) return;
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("podvisor-operator", serviceInstanceId: options.Identity))
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(OperatorTelemetry.Name);
                 if (options.MetricsPort > 0) metrics.AddPrometheusExporter();
-                if (Otlp) metrics.AddOtlpExporter();
+                if (otlp) metrics.AddOtlpExporter();
             });
-        if (Otlp) telemetry.WithTracing(tracing => tracing.AddSource(OperatorTelemetry.Name).AddOtlpExporter());
+        if (otlp) telemetry.WithTracing(tracing => tracing.AddSource(OperatorTelemetry.Name).AddOtlpExporter());
     }
 
     /// <summary>The endpoints Kestrel serves on the metrics port.</summary>

@@ -32,13 +32,7 @@ public sealed class UserRoleTests(ClusterFixture cluster) : IClassFixture<Cluste
             RoleRef = new V1RoleRef { ApiGroup = "rbac.authorization.k8s.io", Kind = "ClusterRole", Name = role },
             Subjects = [new Rbacv1Subject { Kind = "ServiceAccount", Name = user, NamespaceProperty = ns }],
         }, ns, cancellationToken: Ct);
-        var token = await cluster.Client.CoreV1.CreateNamespacedServiceAccountTokenAsync(new Authenticationv1TokenRequest
-        {
-            Spec = new V1TokenRequestSpec { Audiences = ["https://kubernetes.default.svc.cluster.local"], ExpirationSeconds = 3600 },
-        }, user, ns, cancellationToken: Ct);
-        string kubeconfig = Path.Combine(cluster.Server.StateDirectory, $"kubeconfig-{user}");
-        File.WriteAllText(kubeconfig, File.ReadAllText(cluster.Server.KubeconfigPath).Replace(cluster.Server.Token, token.Status.Token));
-        return kubeconfig;
+        return await cluster.Server.ServiceAccountKubeconfigAsync(ns, user, Ct);
     }
 
     private static Podvisor.Result Cli(string kubeconfig, params string[] args) => Podvisor.Run([.. args, "--kubeconfig", kubeconfig], native: true);

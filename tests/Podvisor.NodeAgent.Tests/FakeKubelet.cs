@@ -1,10 +1,5 @@
 using System.Threading.Channels;
 using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Podvisor.NodeAgent.DevicePluginApi;
 
 namespace Podvisor.NodeAgent.Tests;
@@ -13,7 +8,7 @@ namespace Podvisor.NodeAgent.Tests;
 /// each Register request recorded (or refused while <see cref="Refusal"/> is set).</summary>
 internal sealed class FakeKubelet : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private UnixGrpcServer _server = null!;
 
     public Channel<RegisterRequest> Registered { get; } = Channel.CreateUnbounded<RegisterRequest>();
 
@@ -29,23 +24,11 @@ internal sealed class FakeKubelet : IAsyncDisposable
         }
     }
 
-    private FakeKubelet(WebApplication app) => _app = app;
-
     public static async Task<FakeKubelet> StartAsync(string pluginDirectory)
     {
-        string socket = Path.Combine(pluginDirectory, "kubelet.sock");
-        if (File.Exists(socket)) File.Delete(socket);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(socket, l => l.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton<RegistrationService>();
-        FakeKubelet? kubelet = null;
-        builder.Services.AddSingleton(_ => kubelet!);
-        var app = builder.Build();
-        kubelet = new FakeKubelet(app);
-        app.MapGrpcService<RegistrationService>();
-        await app.StartAsync();
+        var kubelet = new FakeKubelet();
+        kubelet._server = await UnixGrpcServer.StartAsync(Path.Combine(pluginDirectory, KubeletRegistration.KubeletSocket), new RegistrationService(kubelet),
+            TestContext.Current.CancellationToken);
         return kubelet;
     }
 
@@ -57,9 +40,5 @@ internal sealed class FakeKubelet : IAsyncDisposable
         return await Registered.Reader.ReadAsync(timeout.Token);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

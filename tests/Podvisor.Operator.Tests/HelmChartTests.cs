@@ -111,12 +111,7 @@ public sealed class HelmChartTests
         Assert.Equal(2, deployment.Spec.Replicas);
 
         // The operator as the Deployment runs it: its container's args, POD_NAMESPACE, and a token of its service account.
-        var token = await admin.CoreV1.CreateNamespacedServiceAccountTokenAsync(new Authenticationv1TokenRequest
-        {
-            Spec = new V1TokenRequestSpec { Audiences = ["https://kubernetes.default.svc.cluster.local"], ExpirationSeconds = 3600 },
-        }, $"{Release}-operator", Ns, cancellationToken: Ct);
-        string kubeconfig = Path.Combine(server.StateDirectory, "operator-kubeconfig");
-        File.WriteAllText(kubeconfig, File.ReadAllText(server.KubeconfigPath).Replace(server.Token, token.Status.Token));
+        string kubeconfig = await server.ServiceAccountKubeconfigAsync(Ns, $"{Release}-operator", Ct);
         var container = deployment.Spec.Template.Spec.Containers.Single();
         var log = new StringBuilder();
         using var op = OperatorProcess.Start([.. container.Args, "--kubeconfig", kubeconfig, "--identity", "helm-replica"],

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using k8s;
+using k8s.Models;
 
 namespace Podvisor.Testing;
 
@@ -123,6 +124,20 @@ public sealed class KubeApiServer : IAsyncDisposable
         AccessToken = Token,
         SkipTlsVerify = true,
     });
+
+    /// <summary>A kubeconfig (in the state folder) for service account <paramref name="account"/> of <paramref name="ns"/>: a
+    /// token the API server issues for it (TokenRequest, an hour), in place of the admin's.</summary>
+    public async Task<string> ServiceAccountKubeconfigAsync(string ns, string account, CancellationToken cancellationToken)
+    {
+        using var admin = Client();
+        var token = await admin.CoreV1.CreateNamespacedServiceAccountTokenAsync(new Authenticationv1TokenRequest
+        {
+            Spec = new V1TokenRequestSpec { Audiences = ["https://kubernetes.default.svc.cluster.local"], ExpirationSeconds = 3600 },
+        }, account, ns, cancellationToken: cancellationToken);
+        string kubeconfig = Path.Combine(StateDirectory, $"kubeconfig-{ns}-{account}");
+        await File.WriteAllTextAsync(kubeconfig, File.ReadAllText(KubeconfigPath).Replace(Token, token.Status.Token), cancellationToken);
+        return kubeconfig;
+    }
 
     private void Start(string binary, string name, params string[] args)
     {

@@ -27,8 +27,6 @@ internal static class ConsoleCommand
         });
     }
 
-    private static string Describe(Exception e) => ClusterAction.Describe(e);
-
     /// <summary>Finds the console and opens it. A connection that breaks on the way (a busy API server dropping one)
     /// is tried again, twice, a second apart; answers that say no are not.</summary>
     private static async Task<ClientWebSocket> AttachAsync(ClusterConnection cluster, string vm, CancellationToken cancellationToken)
@@ -42,7 +40,7 @@ internal static class ConsoleCommand
             }
             catch (HttpRequestException e) when (attempt < 3)
             {
-                Console.Error.WriteLine($"podvisor: the API server: {Describe(e)}; trying again");
+                Console.Error.WriteLine($"podvisor: the API server: {ClusterAction.Describe(e)}; trying again");
             }
             catch (TransientConnectException e) when (attempt < 3)
             {
@@ -68,11 +66,11 @@ internal static class ConsoleCommand
         }
         catch (WebSocketException e) when (e.InnerException is HttpRequestException or IOException)
         {
-            throw new TransientConnectException($"cannot open {vm}'s console through the API server: {Describe(e)}");
+            throw new TransientConnectException($"cannot open {vm}'s console through the API server: {ClusterAction.Describe(e)}");
         }
         catch (Exception e) when (e is WebSocketException or HttpRequestException)
         {
-            throw new ClusterException($"cannot open {vm}'s console through the API server ({Describe(e)}): the API server must reach the pod's IP " +
+            throw new ClusterException($"cannot open {vm}'s console through the API server ({ClusterAction.Describe(e)}): the API server must reach the pod's IP " +
                 "and you need create on pods/proxy");
         }
     }

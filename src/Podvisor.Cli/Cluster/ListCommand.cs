@@ -37,7 +37,7 @@ internal static class ListCommand
             }
             foreach (var vmi in vmis.Values.OrderBy(v => v.Metadata.NamespaceProperty).ThenBy(v => v.Metadata.Name))
                 Row(vmi.Metadata.NamespaceProperty, vmi.Metadata.Name, $"{vmi.Status?.Phase ?? VmiPhases.Pending} (instance only)",
-                    vmi.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Ready && c.Status == "True") == true, vmi, vmi.Metadata.CreationTimestamp);
+                    ConditionLookup.IsTrue(vmi.Status?.Conditions, ConditionTypes.Ready), vmi, vmi.Metadata.CreationTimestamp);
             if (table.Count == 0)
                 Console.Error.WriteLine(everywhere ? "No VMs in any namespace." : $"No VMs in namespace {connection.Namespace}.");
             else

@@ -43,7 +43,7 @@ internal static class MigrateCommand
         if (vmi.Metadata.DeletionTimestamp is not null) throw new ClusterException($"VM {name} is stopping: only a running VM migrates");
         if (vmi.Status?.Phase != VmiPhases.Running)
             throw new ClusterException($"VM {name} is {vmi.Status?.Phase ?? VmiPhases.Pending}: only a running VM migrates");
-        if (vmi.Status.Conditions?.Any(c => c.Type == ConditionTypes.Paused && c.Status == "True") == true)
+        if (ConditionLookup.IsTrue(vmi.Status.Conditions, ConditionTypes.Paused))
             throw new ClusterException($"VM {name} is paused: unpause it first (`podvisor unpause {name}`)");
         if ((await resources.UnfinishedMigrationsAsync(name, cancellationToken)).FirstOrDefault() is { } running)
             throw new ClusterException($"VM {name} is already migrating (VirtualMachineInstanceMigration {running.Metadata.Name}, " +
@@ -99,7 +99,7 @@ internal static class MigrateCommand
         if (state?.MigrationUid != migration.Metadata.Uid) state = null;           // the VMI has moved on to another migration
         if (status.Phase == MigrationPhases.Failed)
         {
-            string why = status.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.Ready)?.Message ?? state?.FailureReason ?? "no reason given";
+            string why = ConditionLookup.Find(status.Conditions, ConditionTypes.Ready)?.Message ?? state?.FailureReason ?? "no reason given";
             Console.Error.WriteLine($"podvisor: migration {migration.Metadata.Name} failed: {why}");
             return 1;
         }

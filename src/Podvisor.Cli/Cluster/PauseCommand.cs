@@ -59,6 +59,5 @@ internal static class PauseCommand
         });
     }
 
-    private static bool IsPaused(VirtualMachineInstance vmi) =>
-        vmi.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Paused && c.Status == "True") == true;
+    private static bool IsPaused(VirtualMachineInstance vmi) => ConditionLookup.IsTrue(vmi.Status?.Conditions, ConditionTypes.Paused);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
@@ -18,17 +17,8 @@ internal sealed record VmConsoleTarget(string Namespace, string Pod, int Port, s
 
     public static async Task<VmConsoleTarget> FindAsync(Kubernetes client, string ns, string vm, CancellationToken cancellationToken)
     {
-        VirtualMachineInstance vmi;
-        try
-        {
-            var json = (JsonElement)await client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, "virtualmachineinstances", vm,
-                cancellationToken);
-            vmi = json.Deserialize(ApiJsonContext.Default.VirtualMachineInstance)!;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
-        {
-            throw new ClusterException($"VM {vm} is not running in namespace {ns} (no VirtualMachineInstance): start it with runStrategy Always, or check the name and -n");
-        }
+        var vmi = await new VmResources(client, ns).GetVmiAsync(vm, cancellationToken)
+            ?? throw new ClusterException($"VM {vm} is not running in namespace {ns} (no VirtualMachineInstance): start it with runStrategy Always, or check the name and -n");
         string phase = vmi.Status?.Phase ?? VmiPhases.Pending;
         if (phase is VmiPhases.Succeeded or VmiPhases.Failed)
             throw new ClusterException($"VM {vm} has stopped ({phase}{(vmi.Status?.Reason is { } why ? $": {why}" : "")}): there is no console to attach to");

@@ -141,7 +141,7 @@ public sealed class VirtualMachineInstanceController
         {
             Conditions.Set(conditions, ConditionTypes.Paused, Conditions.True, ConditionReasons.PausedByUser, "paused at a user's request", _time.GetUtcNow());
             // The launcher's readiness follows on its own; say why at once rather than after the kubelet's next probe.
-            Conditions.Set(conditions, ConditionTypes.Ready, Conditions.False, ConditionReasons.PausedByUser, "the VM is paused", _time.GetUtcNow());
+            Conditions.Set(conditions, ConditionTypes.Ready, Conditions.False, ConditionReasons.PausedByUser, VmiStatusPolicy.PausedMessage, _time.GetUtcNow());
         }
         else Conditions.Remove(conditions, ConditionTypes.Paused);
         await _events.RecordAsync(vmi, EventRecorder.Normal, wanted ? "Paused" : "Unpaused", wanted ? "The VM was paused" : "The VM was resumed", cancellationToken);

@@ -79,7 +79,7 @@ public static class VirtualMachinePolicy
 
     private static bool IsReady(VirtualMachineInstance? vmi) =>
         vmi?.Status?.Phase == VmiPhases.Running && vmi.Metadata.DeletionTimestamp is null
-        && vmi.Status.Conditions?.Any(c => c.Type == ConditionTypes.Ready && c.Status == "True") == true;
+        && ConditionLookup.IsTrue(vmi.Status.Conditions, ConditionTypes.Ready);
 
     /// <summary>KubeVirt's printableStatus, from the VM, its instance and what the controller is about to do.</summary>
     private static string PrintableStatus(VirtualMachine vm, VirtualMachineInstance? vmi, VmAction action, bool vmDeleting)
@@ -92,7 +92,7 @@ public static class VirtualMachinePolicy
         switch (vmi.Status?.Phase)
         {
             case VmiPhases.Running:
-                if (conditions?.Any(c => c.Type == ConditionTypes.Paused && c.Status == "True") == true) return PrintableStatuses.Paused;
+                if (ConditionLookup.IsTrue(conditions, ConditionTypes.Paused)) return PrintableStatuses.Paused;
                 if (vmi.Status.MigrationState is { Completed: not true, Failed: not true, StartTimestamp: not null }) return PrintableStatuses.Migrating;
                 return PrintableStatuses.Running;
             case VmiPhases.Succeeded or VmiPhases.Failed:

@@ -22,6 +22,9 @@ namespace Podvisor.Operator.Controllers;
 /// </summary>
 public static class VmiStatusPolicy
 {
+    /// <summary>Ready=False's message while the VM is paused.</summary>
+    public const string PausedMessage = "the VM is paused";
+
     private static readonly string[] Order = [VmiPhases.Pending, VmiPhases.Scheduling, VmiPhases.Scheduled, VmiPhases.Running];
 
     /// <param name="pods">The VMI's launcher pods (normally one), from the cache.</param>
@@ -148,7 +151,7 @@ public static class VmiStatusPolicy
             ? (phaseReason ?? ConditionReasons.PodDeleted, "the launcher pod was deleted while the VM was starting or running")
             : (ConditionReasons.PodPending, "no launcher pod yet");
         if (pod.Status?.Reason is { Length: > 0 } podReason) return (podReason, pod.Status.Message);      // e.g. Evicted
-        if (phase == VmiPhases.Running && paused) return (ConditionReasons.PausedByUser, "the VM is paused");
+        if (paused) return (ConditionReasons.PausedByUser, PausedMessage);
         return phase switch
         {
             VmiPhases.Succeeded => (VmiPhases.Succeeded, "the guest shut down"),

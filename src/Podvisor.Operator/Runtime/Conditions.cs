@@ -34,9 +34,9 @@ public static class Conditions
     /// <summary>Removes condition <paramref name="type"/>; returns whether it was there.</summary>
     public static bool Remove(List<Condition> conditions, string type) => conditions.RemoveAll(c => c.Type == type) > 0;
 
-    public static Condition? Find(IEnumerable<Condition>? conditions, string type) => conditions?.FirstOrDefault(c => c.Type == type);
+    public static Condition? Find(IEnumerable<Condition>? conditions, string type) => ConditionLookup.Find(conditions, type);
 
-    public static bool IsTrue(IEnumerable<Condition>? conditions, string type) => Find(conditions, type)?.Status == True;
+    public static bool IsTrue(IEnumerable<Condition>? conditions, string type) => ConditionLookup.IsTrue(conditions, type);
 
     // Kubernetes timestamps have second precision (metav1.Time); keep ours equal to what the server stores.
     public static DateTimeOffset TruncateToSeconds(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerSecond, t.Offset);

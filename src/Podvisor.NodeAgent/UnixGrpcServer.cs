@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -7,22 +8,26 @@ using Microsoft.Extensions.Logging;
 namespace Podvisor.NodeAgent;
 
 /// <summary>
-/// One device plugin's gRPC server: HTTP/2 without TLS on its Unix socket in the kubelet's device-plugins directory (the
-/// kubelet dials it there). A socket left by an earlier run is removed first; stopping removes it too.
+/// A gRPC service on a Unix socket, HTTP/2 without TLS, as the kubelet's device plugin API speaks it (each plugin
+/// serves on its own socket in the kubelet's device-plugins directory, and the kubelet on kubelet.sock there). A socket
+/// left by an earlier run is removed first; stopping removes it too.
 /// </summary>
-public sealed class DevicePluginServer : IAsyncDisposable
+public sealed class UnixGrpcServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
     public string SocketPath { get; }
 
-    private DevicePluginServer(WebApplication app, string socketPath)
+    private UnixGrpcServer(WebApplication app, string socketPath)
     {
         _app = app;
         SocketPath = socketPath;
     }
 
-    public static async Task<DevicePluginServer> StartAsync(string socketPath, DevicePluginService service, CancellationToken cancellationToken)
+    /// <summary>Serves <paramref name="service"/> (one instance for every call) on <paramref name="socketPath"/>.</summary>
+    public static async Task<UnixGrpcServer> StartAsync<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors
+        | DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods)] TService>(
+        string socketPath, TService service, CancellationToken cancellationToken) where TService : class
     {
         if (File.Exists(socketPath)) File.Delete(socketPath);
         var builder = WebApplication.CreateSlimBuilder();
@@ -31,9 +36,9 @@ public sealed class DevicePluginServer : IAsyncDisposable
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(service);
         var app = builder.Build();
-        app.MapGrpcService<DevicePluginService>();
+        app.MapGrpcService<TService>();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new DevicePluginServer(app, socketPath);
+        return new UnixGrpcServer(app, socketPath);
     }
 
     public async ValueTask DisposeAsync()
