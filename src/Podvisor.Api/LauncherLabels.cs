@@ -28,6 +28,9 @@ public static class LauncherLabels
     /// <summary>The name of a target pod's migration port (the source launcher connects there, mutual TLS).</summary>
     public const string MigrationPortName = "migration";
 
+    /// <summary>The launcher's Prometheus endpoint (plain HTTP /metrics).</summary>
+    public const string MetricsPortName = "metrics";
+
     /// <summary>The port a target launcher receives a migration on.</summary>
     public const int MigrationPort = 8444;
 

@@ -24,4 +24,5 @@ var root = new RootCommand("Podvisor: VMs as Kubernetes pods, on an in-house KVM
     VersionCommand.Create(),
     CompletionCommand.Create(),
 };
+if (args is [KubectlCompletion.Command, .. var words]) return await KubectlCompletion.RunAsync(root, words);
 return await root.Parse(args).InvokeAsync();

@@ -96,6 +96,22 @@ public static class LauncherProcess
         }
         await using var _ = control;
         Log($"control API on https://{options.ControlAddress}:{control.Port}{(token is null ? " (token-less: /readyz and /healthz only)" : "")}; console on {options.Layout.ConsoleSocket}");
+        using var metrics = new LauncherMetrics(launcherVm.Usage, vmi.Metadata.NamespaceProperty ?? "", vmi.Metadata.Name ?? "", Environment.GetEnvironmentVariable("NODE_NAME"));
+        LauncherMetricsServer? metricsServer = null;
+        if (options.MetricsPort > 0)
+        {
+            try
+            {
+                metricsServer = await LauncherMetricsServer.StartAsync(IPAddress.Parse(options.ControlAddress), options.MetricsPort, cancellationToken);
+            }
+            catch (IOException e)
+            {
+                Log($"error: cannot serve metrics on {options.ControlAddress}:{options.MetricsPort}: {e.Message}");
+                return 2;
+            }
+            Log($"metrics on http://{options.ControlAddress}:{metricsServer.Port}/metrics");
+        }
+        await using var __ = metricsServer;
 
         var network = Network.MasqueradePlan.For(vmi);
         Network.PodNetworkSetup? podNetwork = null;
@@ -106,7 +122,7 @@ public static class LauncherProcess
             {
                 podNetwork = new Network.PodNetworkSetup(network, Log);
                 // The migration port is the launcher's on every pod (reserved: a VM keeps the same reachable ports wherever it runs).
-                var pod = podNetwork.Apply([control.Port, options.MigrationPort]);
+                var pod = podNetwork.Apply([control.Port, options.MigrationPort, .. metricsServer is null ? Array.Empty<int>() : [metricsServer.Port]]);
                 var dns = Network.ResolvConf.Read(options.Layout.ResolvConf);
                 var lease = new Network.DhcpLease(network.GuestMac, network.GuestAddress, network.PrefixLength, network.Gateway, dns.Nameservers, dns.Search,
                     vmi.Spec.Hostname ?? vmi.Metadata.Name, pod.Mtu, TimeSpan.FromDays(1));

@@ -18,6 +18,8 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
 {
     private readonly Lock _lock = new();
     private VirtualMachine? _vm;
+    private VirtualMachine? _measured;
+    private readonly Vmm.Diagnostics.ExitStatistics _finishedExits = new();
     private VmStopped? _stopped;
     private readonly IncomingMigration? _incoming = incoming;
     private OutgoingMigration? _outgoing;
@@ -80,6 +82,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
                     catch (LauncherException e)
                     {
                         lock (_lock) _stopped = new VmStopped(StopReason.Error, e.Message);
+                        Retire(vm);
                         throw;
                     }
                     incoming = null;
@@ -88,6 +91,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
                 stopped = vm.Stopped.GetAwaiter().GetResult();
                 // The VM stops at the handover, before Go has left and the target has answered: see the migration to its end.
                 if (stopped.Reason == StopReason.Migrated) OutgoingCompletion.GetAwaiter().GetResult();
+                Retire(vm);
             }
             lock (_lock)
             {
@@ -112,11 +116,50 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         {
             if (!_shutdownRequested)
             {
-                if (publish is not null) _vm = publish;
+                if (publish is not null) _vm = _measured = publish;
                 return null;
             }
             _stopped = new VmStopped(StopReason.HostRequest, _vm is null ? "stopped before the guest started" : "stopped while the guest rebooted");
             return _stopped;
+        }
+    }
+
+    /// <summary>A VM that ends (before it is disposed): its exits join the launcher's totals and usage stops reading it.</summary>
+    private void Retire(VirtualMachine vm)
+    {
+        lock (_lock)
+        {
+            if (_measured != vm) return;
+            _measured = null;
+            _finishedExits.Add(vm.Exits);
+        }
+    }
+
+    /// <summary>
+    /// What the VM costs and does, for metrics: vCPU exits since the launcher started (over the guest's reboots), and the
+    /// guest RAM the host backs now (null while no VM exists).
+    /// </summary>
+    public VmUsage Usage()
+    {
+        lock (_lock)       // a VM is retired under this lock before it is disposed: its memory stays mapped while read
+        {
+            var exits = _finishedExits.ByReason().ToDictionary(e => e.Reason, e => e.Count);
+            foreach (var (reason, count) in _measured?.Exits.ByReason() ?? []) exits[reason] = exits.GetValueOrDefault(reason) + count;
+            return new VmUsage(config.MemoryMiB * 1024 * 1024, exits, _measured is { } live ? GuestResident(live) : null, _bootTimeMs);
+        }
+    }
+
+    private static GuestResidency? GuestResident(VirtualMachine vm)
+    {
+        var host = vm.Memory.Host;
+        try
+        {
+            // hugetlbfs pages are not counted in a process's RSS (only anonymous and file pages are).
+            return new GuestResidency(host.ResidentBytes(), InProcessRss: host.HugeTlbPageSize == 0);
+        }
+        catch (Kvm.KvmException)
+        {
+            return null;
         }
     }
 

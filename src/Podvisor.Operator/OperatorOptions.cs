@@ -28,13 +28,14 @@ public sealed record OperatorOptions
     /// <summary>
     /// --kubeconfig PATH --lease-namespace NS --identity NAME (else KUBECONFIG, POD_NAMESPACE, POD_NAME);
     /// --launcher-image IMAGE --launcher-service-account NAME --device-access extended-resources|privileged;
-    /// --parallel-migrations N --parallel-outbound-migrations-per-node N (KubeVirt's names); --metrics-port N.
+    /// --parallel-migrations N --parallel-outbound-migrations-per-node N (KubeVirt's names); --metrics-port N;
+    /// --launcher-metrics-port N (each launcher's Prometheus endpoint; 0: none).
     /// </summary>
     /// <exception cref="ArgumentException">A value is not one the option takes.</exception>
     public static OperatorOptions Parse(string[] args)
     {
         string[] known = ["--kubeconfig", "--lease-namespace", "--identity", "--launcher-image", "--launcher-service-account", "--device-access",
-            "--parallel-migrations", "--parallel-outbound-migrations-per-node", "--metrics-port"];
+            "--parallel-migrations", "--parallel-outbound-migrations-per-node", "--metrics-port", "--launcher-metrics-port"];
         for (int i = 0; i < args.Length; i += 2)
         {
             if (!known.Contains(args[i]))
@@ -53,9 +54,13 @@ public sealed record OperatorOptions
         int Count(string name, int fallback) => Arg(name) is not { } text ? fallback
             : int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0 ? n
             : throw new ArgumentException($"{name}: \"{text}\" is not a positive whole number");
-        int metricsPort = Arg("--metrics-port") is not { } port ? 0
+        int Port(string name, int fallback) => Arg(name) is not { } port ? fallback
             : int.TryParse(port, System.Globalization.CultureInfo.InvariantCulture, out int p) && p is >= 0 and <= 65535 ? p
-            : throw new ArgumentException($"--metrics-port: \"{port}\" is not a port number (0 for none)");
+            : throw new ArgumentException($"{name}: \"{port}\" is not a port number (0 for none)");
+        int metricsPort = Port("--metrics-port", 0), launcherMetricsPort = Port("--launcher-metrics-port", defaults.Launcher.MetricsPort);
+        // The launcher's other ports: a clash would stop every launcher at start.
+        if (launcherMetricsPort == defaults.Launcher.ControlPort || launcherMetricsPort == Api.LauncherLabels.MigrationPort)
+            throw new ArgumentException($"--launcher-metrics-port: {launcherMetricsPort} is the launcher's control or migration port");
         return new OperatorOptions
         {
             MetricsPort = metricsPort,
@@ -69,6 +74,7 @@ public sealed record OperatorOptions
                 Image = Arg("--launcher-image") ?? defaults.Launcher.Image,
                 ServiceAccountName = Arg("--launcher-service-account"),
                 DeviceAccess = access,
+                MetricsPort = launcherMetricsPort,
                 OtlpEndpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } otlp ? otlp : null,
             },
         };

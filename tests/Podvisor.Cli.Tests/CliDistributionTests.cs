@@ -79,22 +79,56 @@ public sealed class CliDistributionTests(ClusterFixture cluster) : IClassFixture
         Assert.Empty(await CompleteAsync("podvisor start --kubeconfig /nonexistent cac"));
     }
 
-    [Fact]
-    public async Task KubectlRunsItAsAPluginWithKubectlsFlags()
+    /// <summary>
+    /// The folder a user puts on PATH: what scripts/publish made beside the native podvisor (kubectl-podvisor and
+    /// kubectl_complete-podvisor); without a native build, a wrapper and the repository's completion script.
+    /// </summary>
+    private static string PluginFolder()
     {
-        // scripts/publish puts kubectl-podvisor beside the native podvisor (as users install it); else a wrapper.
-        string plugin = Podvisor.Native is { } native ? Path.Combine(Path.GetDirectoryName(native)!, "kubectl-podvisor") : WrapperFor("kubectl-podvisor");
-        Assert.True(File.Exists(plugin), $"{plugin} is missing: scripts/publish makes it");
-        await cluster.CreateVmAsync("plugged", "runStrategy: Halted");
+        if (Podvisor.Native is { } native) return Path.GetDirectoryName(native)!;
+        string folder = Path.GetDirectoryName(WrapperFor("kubectl-podvisor"))!;
+        File.Copy(Path.Combine(Repository.Root, "src", "Podvisor.Cli", "kubectl_complete-podvisor"), Path.Combine(folder, "kubectl_complete-podvisor"));
+        return folder;
+    }
+
+    private static async Task<(string Output, string Errors)> KubectlAsync(string folder, params string[] arguments)
+    {
         var psi = new ProcessStartInfo(Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "podvisor", "start", "plugged", "-n", "default", "--kubeconfig", cluster.Server.KubeconfigPath }) psi.ArgumentList.Add(a);
-        psi.Environment["PATH"] = $"{Path.GetDirectoryName(plugin)}:{Environment.GetEnvironmentVariable("PATH")}";
+        foreach (string a in arguments) psi.ArgumentList.Add(a);
+        psi.Environment["PATH"] = $"{folder}:{Environment.GetEnvironmentVariable("PATH")}";
         using var kubectl = Process.Start(psi)!;
         string output = await kubectl.StandardOutput.ReadToEndAsync(Ct);
         string errors = await kubectl.StandardError.ReadToEndAsync(Ct);
         await kubectl.WaitForExitAsync(Ct);
         Assert.True(kubectl.ExitCode == 0, errors);
+        return (output, errors);
+    }
+
+    [Fact]
+    public async Task KubectlRunsItAsAPluginWithKubectlsFlags()
+    {
+        string folder = PluginFolder();
+        foreach (string file in new[] { "kubectl-podvisor", "kubectl_complete-podvisor" })
+            Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} is missing from {folder}: scripts/publish makes it");
+        await cluster.CreateVmAsync("plugged", "runStrategy: Halted");
+        var (output, _) = await KubectlAsync(folder, "podvisor", "start", "plugged", "-n", "default", "--kubeconfig", cluster.Server.KubeconfigPath);
         Assert.Equal("VM default/plugged was scheduled to start\n", output);
         Assert.Equal(Api.RunStrategies.Always, (await cluster.GetVmAsync("plugged"))!.Spec.RunStrategy);
+    }
+
+    [Fact]
+    public async Task KubectlsCompletionOfThePluginOffersItsCommandsAndTheClustersVms()
+    {
+        // What kubectl's shell completion asks (`kubectl __complete …`): kubectl runs kubectl_complete-podvisor from PATH.
+        string folder = PluginFolder();
+        var (output, errors) = await KubectlAsync(folder, "__complete", "podvisor", "mig");
+        Assert.Equal("migrate\nmigrate-cancel\n:4\n", output);                // :4, Cobra's "no file names"
+        Assert.Contains("ShellCompDirectiveNoFileComp", errors);
+        await cluster.CreateVmAsync("plug-1", "runStrategy: Halted");
+        await cluster.CreateVmAsync("plug-2", "runStrategy: Halted");
+        (output, _) = await KubectlAsync(folder, "__complete", "podvisor", "stop", "--kubeconfig", cluster.Server.KubeconfigPath, "plug-");
+        Assert.Equal("plug-1\nplug-2\n:4\n", output);
+        (output, _) = await KubectlAsync(folder, "__complete", "podvisor", "list", "--all");
+        Assert.Equal("--all-namespaces\n:4\n", output);
     }
 }

@@ -62,7 +62,8 @@ public sealed class LauncherProcessTests : IDisposable
         {
             var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
             string[] inNamespace = netns is null ? [] : ["netns", "exec", netns, "dotnet"];
-            string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0"] : ["--control-address", "0.0.0.0", "--control-port", "8443"];
+            string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0", "--metrics-port", FreePort().ToString()]
+                : ["--control-address", "0.0.0.0", "--control-port", "8443", "--metrics-port", "8445"];
             foreach (string a in inNamespace.Concat([LauncherBinary.Dll, "--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile,
                 "--control-tls-directory", Path.GetDirectoryName(tokenFile)!]))
                 psi.ArgumentList.Add(a);
@@ -87,6 +88,15 @@ public sealed class LauncherProcessTests : IDisposable
         }
 
         public int Port => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"control API on https://[0-9.]+:(\d+)").Groups[1].Value);
+
+        private static int FreePort()
+        {
+            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);     // port 0 turns the metrics off
+            probe.Start();
+            return ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        public int MetricsPort => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"metrics on http://[0-9.]+:(\d+)/metrics").Groups[1].Value);
 
         public void Signal(string signal)
         {
@@ -145,6 +155,21 @@ public sealed class LauncherProcessTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Contains("scratch-disk-scratch", launcher.Stdout);                     // the emptyDisk, with its serial
         Assert.Equal(16L << 20, new FileInfo(Path.Combine(_pod.Layout.VolumeDirectory("scratch"), "disk.img")).Length);
+
+        // The VM's metrics, as Prometheus scrapes them (plain HTTP, no credentials).
+        using var http = new HttpClient();
+        var metrics = PrometheusText.Parse(await http.GetStringAsync($"http://127.0.0.1:{launcher.MetricsPort}/metrics", _ct));
+        double Metric(string name, params (string, string)[] labels) =>
+            PrometheusText.Value(metrics, name, [("namespace", "default"), ("name", "vm1"), .. labels]) ?? throw new Xunit.Sdk.XunitException($"no {name} in:\n{string.Join("\n", metrics)}");
+        using (var status = JsonDocument.Parse(await client.GetStringAsync("/v1/status", _ct)))
+            Assert.Equal(status.RootElement.GetProperty("memoryMiB").GetDouble() * 1024 * 1024, Metric("podvisor_vmi_memory_domain_bytes"));
+        double rss = Metric("podvisor_vmi_memory_resident_bytes"), guest = Metric("podvisor_vmi_memory_guest_resident_bytes"),
+            overhead = Metric("podvisor_vmi_vmm_memory_overhead_bytes");
+        Assert.InRange(guest, 1 << 20, Metric("podvisor_vmi_memory_domain_bytes"));   // the kernel and initrd at least; never more than its RAM
+        Assert.InRange(overhead, 1 << 20, rss - guest + (16 << 20));                   // RSS moves a little between readings
+        Assert.True(Metric("podvisor_vmi_vcpu_exits_total", ("reason", "io")) > 0);    // the serial console's port writes
+        TestContext.Current.SendDiagnosticMessage($"launcher RSS {rss / (1 << 20):0.0} MiB, guest resident {guest / (1 << 20):0.0} MiB, VMM overhead {overhead / (1 << 20):0.0} MiB; " +
+            string.Join(", ", metrics.Where(m => m.Name == "podvisor_vmi_vcpu_exits_total").Select(m => $"{m.Labels["reason"]} {m.Value}")));
 
         Assert.Equal(HttpStatusCode.Accepted, (await client.PutAsync("/v1/pause", null, _ct)).StatusCode);
         Assert.Equal("Paused", await State(client));
@@ -219,7 +244,9 @@ public sealed class LauncherProcessTests : IDisposable
         Assert.Equal("hello-node-from-the-guest", line);
         Assert.Equal(podIp, from);                                    // the node saw the pod, not 10.0.2.2
 
-        // While the guest waits for it: the launcher's own port is not forwarded to the guest, and it knows the guest's IP.
+        // While the guest waits for it: the launcher's own ports are not forwarded to the guest, and it knows the guest's IP.
+        using (var http = new HttpClient())
+            Assert.Contains("podvisor_vmi_memory_domain_bytes", await http.GetStringAsync($"http://{podIp}:8445/metrics", _ct));
         using var control = Client(8443, podIp);
         using (var status = JsonDocument.Parse(await control.GetStringAsync("/v1/status", _ct)))
         {

@@ -35,6 +35,8 @@ public sealed class HelmChartTests
     [InlineData("operator.replicas=0", "operator.replicas: Must be greater than or equal to 1")]
     [InlineData("operator.imag.tag=1", "Additional property imag is not allowed")]
     [InlineData("nodeAgent.units=0", "nodeAgent.units: Must be greater than or equal to 1")]
+    [InlineData("launcher.metrics.port=8444", "launcher.metrics.port: 8444 is the launcher's control (8443) or migration (8444) port")]
+    [InlineData("launcher.metrics.port=70000", "launcher.metrics.port: Must be less than or equal to 65535")]
     public async Task BadValuesAreRefusedNamingTheValue(string set, string message)
     {
         var (code, output, errors) = await Helm.Tool.TryRunAsync(null, ["template", Release, Helm.ChartDirectory, "--set", set], Ct);
@@ -55,7 +57,7 @@ public sealed class HelmChartTests
         Assert.Equal(2, deployment.Spec.Replicas);
         var container = Assert.Single(deployment.Spec.Template.Spec.Containers);
         Assert.Equal(["--launcher-image", "ghcr.io/podvisor/launcher:1.2.3", "--launcher-service-account", $"{Release}-launcher", "--device-access", "extended-resources",
-            "--metrics-port", "9090"], container.Args);
+            "--launcher-metrics-port", "8445", "--metrics-port", "9090"], container.Args);
         Assert.Equal(("metrics", 9090), (container.Ports.Single().Name, container.Ports.Single().ContainerPort));
         Assert.Equal("9090", deployment.Spec.Template.Metadata.Annotations["prometheus.io/port"]);
         Assert.Equal("/healthz", container.LivenessProbe.HttpGet.Path);

@@ -74,6 +74,25 @@ public sealed class LauncherPodBuilderTests
     }
 
     [Fact]
+    public void PrometheusFindsEachVmsMetricsThroughThePodsAnnotations()
+    {
+        var pod = Build(Vmi());
+        var container = pod.Spec.Containers[0];
+        Assert.Equal(["--metrics-port", "8445"], container.Command.SkipWhile(a => a != "--metrics-port"));
+        Assert.Equal(8445, container.Ports.Single(p => p.Name == LauncherLabels.MetricsPortName).ContainerPort);
+        Assert.Equal("true", pod.Metadata.Annotations["prometheus.io/scrape"]);
+        Assert.Equal("8445", pod.Metadata.Annotations["prometheus.io/port"]);
+        Assert.Equal("/metrics", pod.Metadata.Annotations["prometheus.io/path"]);
+        // The node's name labels the VM's metrics, as KubeVirt's do.
+        Assert.Equal("spec.nodeName", container.Env.Single(e => e.Name == "NODE_NAME").ValueFrom.FieldRef.FieldPath);
+
+        var quiet = Build(Vmi(), new LauncherPodOptions { MetricsPort = 0 });
+        Assert.DoesNotContain("--metrics-port", quiet.Spec.Containers[0].Command);
+        Assert.DoesNotContain(quiet.Spec.Containers[0].Ports, p => p.Name == LauncherLabels.MetricsPortName);
+        Assert.False(quiet.Metadata.Annotations.ContainsKey("prometheus.io/scrape"));
+    }
+
+    [Fact]
     public void APodNetworkAddsTunAndNetAdmin()
     {
         var pod = Build(Vmi(s =>

@@ -16,24 +16,10 @@ namespace Podvisor.Operator.Tests;
 /// The operator's metrics: scraped from the operator process's Prometheus endpoint as a VM starts, runs and stops
 /// (the values follow it), and a running migration's bytes as the migration controller reports them.
 /// </summary>
-public sealed partial class OperatorMetricsTests(CrdApiServerFixture fixture) : IClassFixture<CrdApiServerFixture>
+public sealed class OperatorMetricsTests(CrdApiServerFixture fixture) : IClassFixture<CrdApiServerFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private readonly Cluster _cluster = new(fixture.Client);
-
-    private sealed record Sample(string Name, IReadOnlyDictionary<string, string> Labels, double Value);
-
-    [GeneratedRegex("""^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)""")]
-    private static partial Regex SampleLine();
-
-    [GeneratedRegex(@"(?<key>[a-zA-Z_][a-zA-Z0-9_]*)=""(?<value>(?:[^""\\]|\\.)*)""")]
-    private static partial Regex LabelPair();
-
-    /// <summary>The Prometheus text format's samples (comments and blank lines skipped).</summary>
-    private static List<Sample> Parse(string text) => [.. text.Split('\n').Select(l => SampleLine().Match(l)).Where(m => m.Success && !m.Value.StartsWith('#'))
-        .Select(m => new Sample(m.Groups["name"].Value,
-            LabelPair().Matches(m.Groups["labels"].Value).ToDictionary(p => p.Groups["key"].Value, p => p.Groups["value"].Value),
-            double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture)))];
 
     private static int FreePort()
     {
@@ -42,7 +28,7 @@ public sealed partial class OperatorMetricsTests(CrdApiServerFixture fixture) : 
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task<List<Sample>> ScrapeUntil(HttpClient http, string url, Func<List<Sample>, bool> condition, string what, Func<string> diagnostics)
+    private static async Task<List<PrometheusSample>> ScrapeUntil(HttpClient http, string url, Func<List<PrometheusSample>, bool> condition, string what, Func<string> diagnostics)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         string last = "";
@@ -51,7 +37,7 @@ public sealed partial class OperatorMetricsTests(CrdApiServerFixture fixture) : 
             try
             {
                 last = await http.GetStringAsync(url, Ct);
-                var samples = Parse(last);
+                var samples = PrometheusText.Parse(last);
                 if (condition(samples)) return samples;
             }
             catch (HttpRequestException) { }                            // not listening yet
@@ -61,8 +47,7 @@ public sealed partial class OperatorMetricsTests(CrdApiServerFixture fixture) : 
         return [];
     }
 
-    private static double? Value(List<Sample> samples, string name, params (string Key, string Value)[] labels) =>
-        samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out string? v) && v == l.Value)).Select(s => (double?)s.Value).FirstOrDefault();
+    private static double? Value(List<PrometheusSample> samples, string name, params (string Key, string Value)[] labels) => PrometheusText.Value(samples, name, labels);
 
     [Fact]
     public async Task TheScrapeEndpointFollowsAVmThroughItsLife()

@@ -169,15 +169,22 @@ public static class LauncherPodBuilder
             ImagePullPolicy = options.ImagePullPolicy,
             Command = [options.Command, "--spec", $"{LauncherPaths.SpecDirectory}/{LauncherPaths.SpecFile}", "--control-port",
                 options.ControlPort.ToString(CultureInfo.InvariantCulture), "--control-token-file", $"{LauncherPaths.ControlDirectory}/{LauncherPaths.ControlTokenKey}",
-                "--control-tls-directory", LauncherPaths.ControlDirectory],
+                "--control-tls-directory", LauncherPaths.ControlDirectory,
+                .. options.MetricsPort > 0 ? ["--metrics-port", options.MetricsPort.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()],
             Env =
             [
                 new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } },
                 new V1EnvVar { Name = "POD_NAMESPACE", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.namespace" } } },
                 new V1EnvVar { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } },
+                new V1EnvVar { Name = "NODE_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "spec.nodeName" } } },
                 .. options.OtlpEndpoint is { } otlp ? [new V1EnvVar { Name = "OTEL_EXPORTER_OTLP_ENDPOINT", Value = otlp }] : Array.Empty<V1EnvVar>(),
             ],
-            Ports = [new V1ContainerPort { ContainerPort = options.ControlPort, Name = LauncherLabels.ControlPortName, Protocol = "TCP" }],
+            Ports =
+            [
+                new V1ContainerPort { ContainerPort = options.ControlPort, Name = LauncherLabels.ControlPortName, Protocol = "TCP" },
+                .. options.MetricsPort > 0 ? [new V1ContainerPort { ContainerPort = options.MetricsPort, Name = LauncherLabels.MetricsPortName, Protocol = "TCP" }]
+                    : Array.Empty<V1ContainerPort>(),
+            ],
             Resources = new V1ResourceRequirements { Requests = requests, Limits = limits },
             // Ready means the guest runs: the VMI's phase follows this (the launcher answers /readyz only then).
             ReadinessProbe = new V1Probe
@@ -208,7 +215,7 @@ public static class LauncherPodBuilder
                 GenerateName = $"podvisor-launcher-{name}-",
                 NamespaceProperty = ns,
                 Labels = labels,
-                Annotations = new Dictionary<string, string> { [SpecAnnotation] = SpecJson(vmi) },
+                Annotations = PodAnnotations(vmi, options),
                 OwnerReferences = [OwnedBy(vmi)],
             },
             Spec = new V1PodSpec
@@ -228,6 +235,19 @@ public static class LauncherPodBuilder
                 Volumes = volumes,
             },
         };
+    }
+
+    /// <summary>The VMI for the launcher (its downward-API spec file), and where Prometheus finds the VM's metrics.</summary>
+    private static Dictionary<string, string> PodAnnotations(VirtualMachineInstance vmi, LauncherPodOptions options)
+    {
+        var annotations = new Dictionary<string, string> { [SpecAnnotation] = SpecJson(vmi) };
+        if (options.MetricsPort > 0)
+        {
+            annotations["prometheus.io/scrape"] = "true";
+            annotations["prometheus.io/port"] = options.MetricsPort.ToString(CultureInfo.InvariantCulture);
+            annotations["prometheus.io/path"] = "/metrics";
+        }
+        return annotations;
     }
 
     /// <summary>The pod's requests and limits: guest memory + overhead, CPU, hugepages, devices.</summary>

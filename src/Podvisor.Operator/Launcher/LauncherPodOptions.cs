@@ -21,6 +21,9 @@ public sealed record LauncherPodOptions
     /// <summary>Port of the launcher's control API (status, pause, console, migrate).</summary>
     public int ControlPort { get; init; } = 8443;
 
+    /// <summary>Port of the launcher's Prometheus endpoint (plain HTTP /metrics: the VM's memory, exits, boot time); 0: none.</summary>
+    public int MetricsPort { get; init; } = 8445;
+
     /// <summary>An OpenTelemetry collector for the launchers' traces (the operator's own OTEL_EXPORTER_OTLP_ENDPOINT); null: none.</summary>
     public string? OtlpEndpoint { get; init; }
 }

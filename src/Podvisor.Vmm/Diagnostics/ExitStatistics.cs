@@ -23,6 +23,24 @@ public sealed class ExitStatistics
 
     public long ForPort(ushort port) => Interlocked.Read(ref _byPort[port]);
 
+    /// <summary>The exits of each reason that occurred, as they stand now.</summary>
+    public IReadOnlyList<(VcpuExitReason Reason, long Count)> ByReason()
+    {
+        var counts = new List<(VcpuExitReason, long)>();
+        for (int i = 0; i < _byReason.Length; i++)
+            if (Interlocked.Read(ref _byReason[i]) is > 0 and var n) counts.Add(((VcpuExitReason)i, n));
+        return counts;
+    }
+
+    /// <summary>Adds another VM's counts to these (a launcher's totals over its guest's reboots, each a new VM).</summary>
+    public void Add(ExitStatistics other)
+    {
+        for (int i = 0; i < _byReason.Length; i++) Interlocked.Add(ref _byReason[i], Interlocked.Read(ref other._byReason[i]));
+        for (int p = 0; p < _byPort.Length; p++)
+            if (Interlocked.Read(ref other._byPort[p]) is > 0 and var n) Interlocked.Add(ref _byPort[p], n);
+        Interlocked.Add(ref _mmio, Interlocked.Read(ref other._mmio));
+    }
+
     /// <summary>One line: total, by reason, and the busiest ports.</summary>
     public string Summary(int topPorts = 6)
     {
