@@ -57,7 +57,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster(server, Directory.CreateTempSubdirectory($"pv-{ns}-").FullName);
         await server.ApplyCrdsAsync(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "crds"), "*.yaml").Select(File.ReadAllText), cancellationToken);
         await cluster.Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = ns } }, cancellationToken: cancellationToken);
-        cluster.Launchers = new LauncherPods(cluster.Client, Repository.BuiltAssembly("Podvisor.Launcher", "podvisor-launcher.dll", "linux-x64"), cluster.Storage,
+        cluster.Launchers = new LauncherPods(cluster.Client, cluster.Storage,
             claimFolder is null ? null : claim => claimFolder(claim));
         cluster.Nodes = await FakeNodes.StartAsync(cluster.Client, "podvisor.io/component=launcher", (nodes ?? ["node-a"]).Select(n => (n, (IDictionary<string, string>?)null)), ns,
             cancellationToken: cancellationToken);

@@ -110,6 +110,7 @@ public sealed class VmLifecycleTests
         await AttachTheConsoleAsync(cluster, ns);
         Assert.Contains("E2E-GUEST-HEARD e2e-node-answering", console);
         Assert.Contains("E2E-GUEST-INBOUND e2e-via-the-pod-ip", console);
+        await ScrapeTheVmsMetricsAsync(pod, vmi);
 
         Assert.Contains($"virtualmachine.podvisor.io \"{Vm}\" deleted", await Kubectl.RunAsync(cluster.Server.KubeconfigPath, ["delete", "-n", ns, "-f", manifest, "--wait=false"], Ct));
         await cluster.Eventually(async () => (await client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: Ct)).Items.Count, n => n == 0,
@@ -125,6 +126,31 @@ public sealed class VmLifecycleTests
         Assert.Empty(cluster.Nodes.Errors);
         Assert.DoesNotContain(podNetwork, await LocalCluster.NetworkNamespacesAsync(Ct));                                 // its network (and TAP) too
         Assert.All(cluster.OperatorExits, why => Assert.Equal("lost the lease", why));           // restarts, never a crash
+    }
+
+    /// <summary>
+    /// The VM's metrics as Prometheus finds them (the pod's annotations name the port, at the pod IP): the guest's RAM,
+    /// its exits, labelled with the VMI and node; and what the VMM costs beyond the guest's RAM fits the overhead the
+    /// operator added to the pod's memory request (held to the native launcher, the one the image ships).
+    /// </summary>
+    private static async Task ScrapeTheVmsMetricsAsync(k8s.Models.V1Pod pod, VirtualMachineInstance vmi)
+    {
+        Assert.Equal("true", pod.Metadata.Annotations["prometheus.io/scrape"]);
+        using var http = new HttpClient();
+        string url = $"http://{pod.Status.PodIP}:{pod.Metadata.Annotations["prometheus.io/port"]}{pod.Metadata.Annotations["prometheus.io/path"]}";
+        var samples = PrometheusText.Parse(await http.GetStringAsync(url, Ct));
+        (string, string)[] labels = [("namespace", vmi.Metadata.NamespaceProperty), ("name", vmi.Metadata.Name), ("node", "node-a")];
+        double Metric(string name, params (string, string)[] more) =>
+            PrometheusText.Value(samples, name, [.. labels, .. more]) ?? throw new Xunit.Sdk.XunitException($"no {name} at {url}:\n{string.Join("\n", samples)}");
+        ulong guest = vmi.Spec.Domain!.GuestMemoryBytes();
+        Assert.Equal(guest, Metric("podvisor_vmi_memory_domain_bytes"));
+        Assert.True(Metric("podvisor_vmi_vcpu_exits_total", ("reason", "io")) > 0);
+        double overhead = Metric("podvisor_vmi_vmm_memory_overhead_bytes");
+        decimal requested = pod.Spec.Containers[0].Resources.Requests["memory"].ToDecimal() - guest;
+        TestContext.Current.SendDiagnosticMessage($"launcher ({(LauncherBinary.Native is null ? "JIT" : "native")}): VMM overhead " +
+            $"{overhead / (1 << 20):0.0} MiB, RSS {Metric("podvisor_vmi_memory_resident_bytes") / (1 << 20):0.0} MiB; the pod requests {requested / (1 << 20):0.0} MiB beyond the guest's RAM");
+        if (LauncherBinary.Native is not null)
+            Assert.True((decimal)overhead <= requested, $"the launcher uses {overhead / (1 << 20):0.0} MiB beyond the guest's RAM; its pod asks for {requested / (1 << 20):0.0} MiB");
     }
 
     /// <summary>`podvisor console` through the API server's pod proxy: what is typed runs in the guest's shell, its answer

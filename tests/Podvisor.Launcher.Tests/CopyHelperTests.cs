@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Podvisor.Testing;
 using Podvisor.EmulatedHost;
 
 namespace Podvisor.Launcher.Tests;
@@ -12,7 +13,7 @@ public sealed class CopyHelperTests : IDisposable
     public CopyHelperTests()
     {
         // Installed as the pod's first init container does it.
-        var (code, output) = Run("dotnet", LauncherBinary.Dll, "install-helpers", Path.Combine(_dir, "bin"));
+        var (code, output) = Run(LauncherBinary.Command[0], [.. LauncherBinary.Command.Skip(1), "install-helpers", Path.Combine(_dir, "bin")]);
         Assert.True(code == 0, output);
         _helper = Path.Combine(_dir, "bin", Helpers.Copy);
     }

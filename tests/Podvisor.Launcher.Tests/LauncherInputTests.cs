@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Podvisor.Testing;
 
 namespace Podvisor.Launcher.Tests;
 
@@ -15,8 +16,8 @@ public sealed class LauncherInputTests : IDisposable
         _pod.VolumeFolder("root");
         string spec = Path.Combine(_pod.Root, "spec.json");
         File.WriteAllText(spec, TestVmi.Json("""{ "disks": [ { "name": "root" } ] }""", """[ { "name": "root", "persistentVolumeClaim": { "claimName": "root-pvc" } } ]"""));
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { LauncherBinary.Dll, "--spec", spec, "--root", _pod.Root, "--control-port", "0" })
+        var psi = new ProcessStartInfo(LauncherBinary.Command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in LauncherBinary.Command.Skip(1).Concat(["--spec", spec, "--root", _pod.Root, "--control-port", "0"]))
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         string errors = process.StandardError.ReadToEnd();

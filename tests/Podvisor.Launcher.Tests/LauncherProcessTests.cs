@@ -60,11 +60,11 @@ public sealed class LauncherProcessTests : IDisposable
         /// <summary>Starts the launcher, in network namespace <paramref name="netns"/> if given (as in its pod).</summary>
         public Launcher(string spec, string tokenFile, LauncherLayout layout, string? netns = null)
         {
-            var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-            string[] inNamespace = netns is null ? [] : ["netns", "exec", netns, "dotnet"];
+            string[] command = netns is null ? LauncherBinary.Command : ["ip", "netns", "exec", netns, .. LauncherBinary.Command];
+            var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
             string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0", "--metrics-port", FreePort().ToString()]
                 : ["--control-address", "0.0.0.0", "--control-port", "8443", "--metrics-port", "8445"];
-            foreach (string a in inNamespace.Concat([LauncherBinary.Dll, "--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile,
+            foreach (string a in command.Skip(1).Concat(["--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile,
                 "--control-tls-directory", Path.GetDirectoryName(tokenFile)!]))
                 psi.ArgumentList.Add(a);
             Process = Process.Start(psi)!;

@@ -29,8 +29,8 @@ public sealed class LauncherPodBuilderTests
         var pod = Build(vmi);
         ulong overhead = LauncherOverhead.Bytes(vmi.Spec.Domain!);
         Assert.Equal(128m * 1024 * 1024 + overhead, Request(pod, "memory"));
-        // 32 MiB base + 128 MiB / 512 + 4 vCPUs × 2 MiB.
-        Assert.Equal((32 + 0.25m + 8) * 1024 * 1024, overhead);
+        // 64 MiB base + 128 MiB / 512 + 4 vCPUs × 2 MiB.
+        Assert.Equal((64 + 0.25m + 8) * 1024 * 1024, overhead);
         Assert.Equal(0.4m, Request(pod, "cpu"));
         Assert.False(pod.Spec.Containers[0].Resources.Limits.ContainsKey("memory"));
     }

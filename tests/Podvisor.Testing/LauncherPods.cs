@@ -19,7 +19,7 @@ namespace Podvisor.Testing;
 /// a pod IP to work with; this agent, like the API server's proxy, reaches pods at their IPs. Init containers
 /// (containerDisk, kernelBoot.container images) are not run: such a pod is reported Failed, saying so.
 /// </summary>
-public sealed partial class LauncherPods(IKubernetes client, string launcherDll, string storageRoot, Func<string, string>? claimFolder = null) : IPodRuntime, IAsyncDisposable
+public sealed partial class LauncherPods(IKubernetes client, string storageRoot, Func<string, string>? claimFolder = null) : IPodRuntime, IAsyncDisposable
 {
     private sealed class PodProcess
     {
@@ -95,7 +95,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
             return;
         }
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", network.Name, "dotnet", launcherDll }) psi.ArgumentList.Add(a);
+        foreach (string a in (string[])["netns", "exec", network.Name, .. LauncherBinary.Command]) psi.ArgumentList.Add(a);
         // Paths inside the container are paths under the pod's folder here.
         var mountPaths = (container.VolumeMounts ?? []).Select(m => m.MountPath.TrimEnd('/')).ToList();
         var args = container.Command.Skip(1).Concat(container.Args ?? [])
@@ -105,6 +105,7 @@ public sealed partial class LauncherPods(IKubernetes client, string launcherDll,
         psi.Environment["POD_NAME"] = pod.Metadata.Name;
         psi.Environment["POD_NAMESPACE"] = pod.Metadata.NamespaceProperty;
         psi.Environment["POD_IP"] = podIp;
+        psi.Environment["NODE_NAME"] = pod.Spec.NodeName;
         var process = Process.Start(psi)!;
         var entry = new PodProcess { Pod = pod, Process = process, Network = network, PodIp = podIp, NodeIp = nodeIp, Root = root };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (entry.Stdout) entry.Stdout.AppendLine(e.Data); };
