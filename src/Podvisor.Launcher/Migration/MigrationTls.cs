@@ -10,7 +10,8 @@ namespace Podvisor.Launcher.Migration;
 /// Mutual TLS for the migration link: each end presents the migration's certificate and accepts only a peer whose
 /// certificate chains to the migration's own CA (<see cref="TlsMaterial"/>). Host names are not checked:
 /// the CA exists for this one migration, so a certificate it signed identifies a party to it whatever address it
-/// is reached at (pod IPs are not in certificates). TLS 1.3 only.
+/// is reached at (pod IPs are not in certificates). TLS 1.3 only, with the cipher suite that encrypts fastest where the
+/// launcher runs (<see cref="PreferredCipherSuites"/>): every byte of guest memory goes through it.
 /// </summary>
 public sealed class MigrationTls : IDisposable
 {
@@ -52,6 +53,19 @@ public sealed class MigrationTls : IDisposable
         }
     }
 
+    /// <summary>
+    /// TLS 1.3's suites in the order Go's TLS stack uses: with AES and carry-less multiply in hardware, AES-128-GCM first
+    /// (the mandatory suite; faster than AES-256-GCM everywhere — 10 rounds, not 14 — and measured 72.8 vs 62.7 MB/s by
+    /// <c>openssl speed</c> in the emulated KVM host, where OpenSSL's default picked AES-256-GCM); without them,
+    /// ChaCha20-Poly1305, which needs neither. Both ends offer all three, so any pair of launchers agrees.
+    /// </summary>
+    public static IReadOnlyList<TlsCipherSuite> PreferredCipherSuites { get; } =
+        System.Runtime.Intrinsics.X86.Aes.IsSupported && System.Runtime.Intrinsics.X86.Pclmulqdq.IsSupported
+            ? [TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384]
+            : [TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256, TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384];
+
+    private static readonly CipherSuitesPolicy CipherSuites = new(PreferredCipherSuites);
+
     /// <summary>The target's side: the handshake on an accepted connection, the source's certificate demanded.</summary>
     public Task<SslStream> AcceptAsync(Stream connection, CancellationToken cancellationToken) =>
         HandshakeAsync(connection, (ssl, ct) => ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
@@ -59,6 +73,7 @@ public sealed class MigrationTls : IDisposable
             ServerCertificate = _certificate,
             ClientCertificateRequired = true,
             EnabledSslProtocols = SslProtocols.Tls13,
+            CipherSuitesPolicy = CipherSuites,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
         }, ct), cancellationToken);
@@ -71,6 +86,7 @@ public sealed class MigrationTls : IDisposable
             ClientCertificates = [_certificate],
             LocalCertificateSelectionCallback = (_, _, _, _, _) => _certificate,
             EnabledSslProtocols = SslProtocols.Tls13,
+            CipherSuitesPolicy = CipherSuites,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = (_, peer, _, _) => peer is not null && Trusted(peer, out _),
         }, ct), cancellationToken);
