@@ -70,28 +70,33 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
             using (var vm = incoming is null ? VirtualMachine.Create(config, console, kvmDevice, kernel ??= Vmm.Boot.KernelImage.Load(config.KernelPath))
                                              : VirtualMachine.CreateIncoming(config, console, kvmDevice))
             {
-                vm.BootTimer.Marked += elapsed => { lock (_lock) _bootTimeMs = elapsed.TotalMilliseconds; };
-                if (StoppedBeforeBoot(publish: vm) is { } meanwhile) return meanwhile;   // asked while the VM was being made
-                if (incoming is null) vm.Start();
-                else
+                try
                 {
-                    try
+                    vm.BootTimer.Marked += elapsed => { lock (_lock) _bootTimeMs = elapsed.TotalMilliseconds; };
+                    if (StoppedBeforeBoot(publish: vm) is { } meanwhile) return meanwhile;   // asked while the VM was being made
+                    if (incoming is null) vm.Start();
+                    else
                     {
-                        incoming.ReceiveAsync(vm, options!, _incomingStop.Token).GetAwaiter().GetResult();
+                        try
+                        {
+                            incoming.ReceiveAsync(vm, options!, _incomingStop.Token).GetAwaiter().GetResult();
+                        }
+                        catch (LauncherException e)
+                        {
+                            lock (_lock) _stopped = new VmStopped(StopReason.Error, e.Message);
+                            throw;
+                        }
+                        incoming = null;
                     }
-                    catch (LauncherException e)
-                    {
-                        lock (_lock) _stopped = new VmStopped(StopReason.Error, e.Message);
-                        Retire(vm);
-                        throw;
-                    }
-                    incoming = null;
+                    Started?.Invoke(vm);
+                    stopped = vm.Stopped.GetAwaiter().GetResult();
+                    // The VM stops at the handover, before Go has left and the target has answered: see the migration to its end.
+                    if (stopped.Reason == StopReason.Migrated) OutgoingCompletion.GetAwaiter().GetResult();
                 }
-                Started?.Invoke(vm);
-                stopped = vm.Stopped.GetAwaiter().GetResult();
-                // The VM stops at the handover, before Go has left and the target has answered: see the migration to its end.
-                if (stopped.Reason == StopReason.Migrated) OutgoingCompletion.GetAwaiter().GetResult();
-                Retire(vm);
+                finally
+                {
+                    Retire(vm);            // however it ended, before its memory is unmapped
+                }
             }
             lock (_lock)
             {
