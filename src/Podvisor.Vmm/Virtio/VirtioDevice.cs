@@ -116,12 +116,14 @@ public abstract class VirtioDevice
     protected void ServeAvailable(Virtqueue queue, Action<Virtqueue, DescriptorChain> serve)
     {
         bool used = false;
+        ushort handedBack = queue.UsedIndex;
         while (queue.TryPop(out var chain))
         {
             used = true;
             serve(queue, chain);
         }
-        if (used) SignalUsed(queue);
+        // Malformed chains TryPop handed back count too: a batch of nothing else must still tell the driver.
+        if (used || queue.UsedIndex != handedBack) SignalUsed(queue);
     }
 
     /// <summary>Interrupts the driver if the queue's used entries call for it.</summary>

@@ -152,6 +152,9 @@ public sealed class Virtqueue
         return true;
     }
 
+    /// <summary>The device's used index: how many chains it has handed back (chains <see cref="TryPop"/> refused included).</summary>
+    public ushort UsedIndex => _nextUsed;
+
     /// <summary>Puts a finished chain in the used ring with the number of bytes the device wrote.</summary>
     public void AddUsed(ushort head, uint writtenLength)
     {

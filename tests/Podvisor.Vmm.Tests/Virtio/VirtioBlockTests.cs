@@ -33,12 +33,14 @@ public abstract class VirtioBlockTests : IDisposable
         return path;
     }
 
+    private readonly CountingInterrupt _interrupt = new();
+
     private (VirtioBlock Device, FakeDriver Driver, VirtioMmioTransport Transport) Attach(string path, bool readOnly = false)
     {
         var disk = DiskImage.Open(path, readOnly);
         var device = new VirtioBlock(disk, "podvisor-test", Mode);
         _devices.Add(device);
-        var transport = new VirtioMmioTransport(device, _ram, new CountingInterrupt());
+        var transport = new VirtioMmioTransport(device, _ram, _interrupt);
         var driver = new FakeDriver(_ram, 16);
         transport.Probe(driver);
         return (device, driver, transport);
@@ -72,6 +74,17 @@ public abstract class VirtioBlockTests : IDisposable
         Assert.True(VirtioFeatures.Has(device.Features, BlockFeatures.Flush));
         Assert.True(VirtioFeatures.Has(device.Features, BlockFeatures.Discard));
         Assert.False(VirtioFeatures.Has(device.Features, BlockFeatures.ReadOnly));
+    }
+
+    [Fact]
+    public void ABatchOfOnlyMalformedChainsIsHandedBackWithAnInterrupt()
+    {
+        var (_, driver, transport) = Attach(Image(8));
+        int before = _interrupt.Count;
+        ushort head = driver.AddChain((Header, 16, false), (0x7fff_0000, 512, true), (Status, 1, true));   // a buffer outside RAM
+        Notify(transport);
+        Assert.Equal([(head, 0u)], driver.TakeUsed());
+        Assert.Equal(before + 1, _interrupt.Count);            // told now, not at some later interrupt
     }
 
     [Fact]

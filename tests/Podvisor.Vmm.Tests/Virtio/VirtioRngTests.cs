@@ -10,10 +10,11 @@ public sealed class VirtioRngTests : IDisposable
     private readonly VirtioRng _rng = new();
     private readonly VirtioMmioTransport _transport;
     private readonly FakeDriver _driver;
+    private readonly CountingInterrupt _interrupt = new();
 
     public VirtioRngTests()
     {
-        _transport = new VirtioMmioTransport(_rng, _ram, new CountingInterrupt());
+        _transport = new VirtioMmioTransport(_rng, _ram, _interrupt);
         _driver = new FakeDriver(_ram, 16);
         _transport.Probe(_driver);
     }
@@ -46,5 +47,19 @@ public sealed class VirtioRngTests : IDisposable
         _transport.Notify(0);
         Assert.Equal([(head, 0u)], _driver.TakeUsed());
         Assert.Equal(1, _rng.Queues[0].Errors[ChainError.BadRequest]);
+    }
+
+    [Fact]
+    public void ABatchOfOnlyMalformedChainsIsHandedBackWithAnInterrupt()
+    {
+        // Nothing in it is servable (its buffer lies outside guest RAM): returned unread, and the driver is told now,
+        // not at some later interrupt that may never come.
+        int before = _interrupt.Count;
+        ushort head = _driver.AddChain((0x7fff_0000, 4096, true));
+        _transport.Notify(0);
+        Assert.Equal([(head, 0u)], _driver.TakeUsed());
+        Assert.Equal(1, _rng.Queues[0].Errors.Total);
+        Assert.Equal(before + 1, _interrupt.Count);
+        Assert.Equal(0, _rng.BytesServed);
     }
 }

@@ -95,10 +95,11 @@ public sealed class VirtioBlock : VirtioDevice, IDisposable
     {
         var queue = Queues[index];
         bool answered = false;
+        ushort handedBack = queue.UsedIndex;
         while (queue.TryPop(out var chain)) answered |= Handle(queue, chain);
         _engine.Kick();                 // the batch goes to the host at once
         answered |= AnswerFinished();
-        if (answered) SignalUsed(queue);
+        if (answered || queue.UsedIndex != handedBack) SignalUsed(queue);      // refused chains included
     }
 
     /// <summary>The engine's completion eventfd: answer what finished.</summary>

@@ -118,6 +118,7 @@ public sealed class VirtioNet : VirtioDevice
         var queue = Queues[RxQueue];
         if (!queue.Ready) return;
         bool delivered = false;
+        ushort handedBack = queue.UsedIndex;
         while (true)
         {
             if (_rxPending == 0)
@@ -134,7 +135,7 @@ public sealed class VirtioNet : VirtioDevice
             delivered = true;
             _rxPending = 0;
         }
-        if (delivered) SignalUsed(queue);
+        if (delivered || queue.UsedIndex != handedBack) SignalUsed(queue);      // refused chains included
     }
 
     private bool TryDeliver(Virtqueue queue)

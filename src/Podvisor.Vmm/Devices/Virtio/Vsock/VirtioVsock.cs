@@ -398,6 +398,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
         var queue = Queues[RxQueue];
         if (!queue.Ready) return;
         bool used = false;
+        ushort handedBack = queue.UsedIndex;
         while (true)
         {
             if (_control.Count > 0)
@@ -416,7 +417,7 @@ public sealed class VirtioVsock : VirtioDevice, IDisposable
             }
             if (!SendStreamData(queue, ref used)) break;
         }
-        if (used) SignalUsed(queue);
+        if (used || queue.UsedIndex != handedBack) SignalUsed(queue);      // refused chains included
     }
 
     /// <summary>One data packet from a readable connection; false when there is nothing (or no room) to send.</summary>
