@@ -229,8 +229,10 @@ public sealed class MigrationControllerTests(CrdApiServerFixture fixture) : ICla
         Assert.Contains("the target reports: the link to the source broke", message);
         await Cluster.Eventually(() => _cluster.Pods(ns, "web"), pods => !pods.Any(p => p.Metadata.Name == target.Metadata.Name && p.Metadata.DeletionTimestamp is null),
             "the target pod deleted");
-        // The VM died with its source; it is not running anywhere, and the VMI says so.
-        var vmi = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.Phase == VmiPhases.Failed, "the VMI Failed");
+        // The VM died with its source; it is not running anywhere, and the VMI says so. Two controllers write those
+        // (the VMI's phase, the migration's outcome in migrationState): either may land first, both must land.
+        var vmi = await Cluster.Eventually(() => _cluster.Vmi(ns, "web"), v => v?.Status?.Phase == VmiPhases.Failed && v.Status.MigrationState?.Failed == true,
+            "the VMI Failed, its migrationState failed");
         Assert.True(vmi!.Status!.MigrationState!.Failed);
         Assert.NotEqual(true, vmi.Status.MigrationState.Completed);
         Assert.Equal($"{ns}-a", vmi.Status.NodeName);
