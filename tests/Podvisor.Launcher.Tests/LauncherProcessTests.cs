@@ -62,7 +62,8 @@ public sealed class LauncherProcessTests : IDisposable
         {
             string[] command = netns is null ? LauncherBinary.Command : ["ip", "netns", "exec", netns, .. LauncherBinary.Command];
             var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0", "--metrics-port", FreePort().ToString()]
+            // A free metrics port is named: 0 would turn the metrics off.
+            string[] control = netns is null ? ["--control-address", "127.0.0.1", "--control-port", "0", "--metrics-port", LoopbackPorts.Free().ToString()]
                 : ["--control-address", "0.0.0.0", "--control-port", "8443", "--metrics-port", "8445"];
             foreach (string a in command.Skip(1).Concat(["--spec", spec, "--root", layout.Root, .. control, "--control-token-file", tokenFile,
                 "--control-tls-directory", Path.GetDirectoryName(tokenFile)!]))
@@ -88,13 +89,6 @@ public sealed class LauncherProcessTests : IDisposable
         }
 
         public int Port => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"control API on https://[0-9.]+:(\d+)").Groups[1].Value);
-
-        private static int FreePort()
-        {
-            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);     // port 0 turns the metrics off
-            probe.Start();
-            return ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
 
         public int MetricsPort => int.Parse(System.Text.RegularExpressions.Regex.Match(Stderr, @"metrics on http://[0-9.]+:(\d+)/metrics").Groups[1].Value);
 

@@ -93,12 +93,7 @@ public sealed class HelmChartTests
         await using var server = await KubeApiServer.StartAsync(Ct);
         using var admin = server.Client();
         // The metrics port is a free one here (the Deployment's runs on this host's network).
-        int metricsPort;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            metricsPort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        int metricsPort = LoopbackPorts.Free();
         string installed = await Helm.Tool.RunAsync(server.KubeconfigPath,
             ["install", Release, Helm.ChartDirectory, "-n", Ns, "--create-namespace", "--wait=false", "--set", $"operator.metrics.port={metricsPort}"], Ct);
         Assert.Contains("STATUS: deployed", installed);

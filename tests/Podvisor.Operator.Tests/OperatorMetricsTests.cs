@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using k8s;
@@ -21,12 +20,6 @@ public sealed class OperatorMetricsTests(CrdApiServerFixture fixture) : IClassFi
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private readonly Cluster _cluster = new(fixture.Client);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<List<PrometheusSample>> ScrapeUntil(HttpClient http, string url, Func<List<PrometheusSample>, bool> condition, string what, Func<string> diagnostics)
     {
@@ -54,7 +47,7 @@ public sealed class OperatorMetricsTests(CrdApiServerFixture fixture) : IClassFi
     {
         string ns = await _cluster.Namespace("metrics-life");
         await using var nodes = await FakeNodes.StartAsync(fixture.Client, LauncherLabels.Selector, [("metrics-node", null)], ns, cancellationToken: Ct);
-        int port = FreePort();
+        int port = LoopbackPorts.Free();
         var log = new System.Text.StringBuilder();
         using var process = OperatorProcess.Start(["--kubeconfig", fixture.Server.KubeconfigPath, "--lease-namespace", "default", "--identity", "metrics",
             "--metrics-port", port.ToString(CultureInfo.InvariantCulture)], environment: null, line => { lock (log) log.AppendLine(line); });

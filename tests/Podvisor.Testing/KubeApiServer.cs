@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using k8s;
 using k8s.Models;
@@ -41,7 +39,7 @@ public sealed class KubeApiServer : IAsyncDisposable
     {
         var assets = KubeAssets.Find();
         string state = Directory.CreateTempSubdirectory("podvisor-kube-").FullName;
-        int etcdPort = FreePort(), peerPort = FreePort(), apiPort = FreePort();
+        int etcdPort = LoopbackPorts.Free(), peerPort = LoopbackPorts.Free(), apiPort = LoopbackPorts.Free();
         string token = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
         var server = new KubeApiServer(state, apiPort, token);
         var watch = Stopwatch.StartNew();
@@ -176,12 +174,6 @@ public sealed class KubeApiServer : IAsyncDisposable
     private string Tail() => string.Join("\n", Directory.GetFiles(StateDirectory, "*.log")
         .Select(f => $"--- {Path.GetFileName(f)}\n" + string.Join("\n", File.ReadLines(f).TakeLast(15))));
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {
