@@ -4,11 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Podvisor.Api.Control;
 
 namespace Podvisor.Launcher;
@@ -48,10 +44,7 @@ public sealed class ControlServer : IAsyncDisposable
         X509Certificate2 certificate, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         log ??= _ => { };
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(certificate)));
-        var app = builder.Build();
+        var app = LauncherWebHost.CreateBuilder(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(certificate))).Build();
         app.UseWebSockets();
 
         app.MapGet("/healthz", () => Results.Text("ok\n"));
@@ -104,10 +97,7 @@ public sealed class ControlServer : IAsyncDisposable
             ? Task.FromResult(Error(StatusCodes.Status404NotFound, "this launcher has no console to attach to"))
             : ServeConsoleAsync(context, console));
 
-        await app.StartAsync(cancellationToken);
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        int actual = new Uri(addresses.First()).Port;
-        return new ControlServer(app, actual);
+        return new ControlServer(app, await LauncherWebHost.StartAsync(app, cancellationToken));
     }
 
     /// <summary>A self-signed certificate for this launcher (the kubelet's probe does not verify one; clients

@@ -1,10 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 
 namespace Podvisor.Launcher;
@@ -29,15 +25,11 @@ public sealed class LauncherMetricsServer : IAsyncDisposable
 
     public static async Task<LauncherMetricsServer> StartAsync(IPAddress address, int port, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port));
+        var builder = LauncherWebHost.CreateBuilder(kestrel => kestrel.Listen(address, port));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(LauncherTelemetry.Name).AddPrometheusExporter());
         var app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
-        await app.StartAsync(cancellationToken);
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new LauncherMetricsServer(app, new Uri(addresses.First()).Port);
+        return new LauncherMetricsServer(app, await LauncherWebHost.StartAsync(app, cancellationToken));
     }
 
     public async ValueTask DisposeAsync()
