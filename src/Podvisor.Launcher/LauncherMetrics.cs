@@ -21,7 +21,10 @@ public sealed class LauncherMetrics : IDisposable
     private readonly Func<VmUsage> _usage;
     private readonly KeyValuePair<string, object?>[] _labels;
     private readonly Lock _lock = new();
-    private (VmUsage Usage, ulong Rss, long Taken)? _snapshot;
+    private Reading? _snapshot;
+
+    /// <summary>The VM's usage and the process's RSS, read together at <see cref="Taken"/> (a Stopwatch timestamp).</summary>
+    private readonly record struct Reading(VmUsage Usage, ulong Rss, long Taken);
 
     public LauncherMetrics(Func<VmUsage> usage, string vmiNamespace, string vmiName, string? node)
     {
@@ -42,24 +45,24 @@ public sealed class LauncherMetrics : IDisposable
     /// <summary>The instruments' meter (a test's listener picks this launcher's out of the process's).</summary>
     internal Meter Meter => _meter;
 
-    private static long Overhead((VmUsage Usage, ulong Rss, long Taken) s) =>
+    private static long Overhead(Reading s) =>
         (long)s.Rss - (s.Usage.Guest!.InProcessRss ? (long)s.Usage.Guest.ResidentBytes : 0);
 
     /// <summary>One reading for every instrument of a collection (the guest's residency walks all its pages).</summary>
-    private (VmUsage Usage, ulong Rss, long Taken) Snapshot()
+    private Reading Snapshot()
     {
         lock (_lock)
         {
             if (_snapshot is { } s && Stopwatch.GetElapsedTime(s.Taken) < SnapshotLifetime) return s;
-            var fresh = (_usage(), ProcessRss(), Stopwatch.GetTimestamp());
+            var fresh = new Reading(_usage(), ProcessRss(), Stopwatch.GetTimestamp());
             _snapshot = fresh;
             return fresh;
         }
     }
 
-    private Measurement<long> Measure(Func<(VmUsage Usage, ulong Rss, long Taken), long> value) => new(value(Snapshot()), _labels);
+    private Measurement<long> Measure(Func<Reading, long> value) => new(value(Snapshot()), _labels);
 
-    private IEnumerable<Measurement<long>> MeasureGuest(Func<(VmUsage Usage, ulong Rss, long Taken), long> value)
+    private IEnumerable<Measurement<long>> MeasureGuest(Func<Reading, long> value)
     {
         var s = Snapshot();
         return s.Usage.Guest is null ? [] : [new Measurement<long>(value(s), _labels)];
