@@ -91,16 +91,12 @@ public sealed class CliDistributionTests(ClusterFixture cluster) : IClassFixture
         return folder;
     }
 
+    /// <summary>The real kubectl with <paramref name="folder"/> first on its PATH (where it looks for plugins).</summary>
     private static async Task<(string Output, string Errors)> KubectlAsync(string folder, params string[] arguments)
     {
-        var psi = new ProcessStartInfo(Kubectl.Path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in arguments) psi.ArgumentList.Add(a);
-        psi.Environment["PATH"] = $"{folder}:{Environment.GetEnvironmentVariable("PATH")}";
-        using var kubectl = Process.Start(psi)!;
-        string output = await kubectl.StandardOutput.ReadToEndAsync(Ct);
-        string errors = await kubectl.StandardError.ReadToEndAsync(Ct);
-        await kubectl.WaitForExitAsync(Ct);
-        Assert.True(kubectl.ExitCode == 0, errors);
+        var (code, output, errors) = await Kubectl.Tool.TryRunAsync(null, arguments, Ct,
+            new Dictionary<string, string> { ["PATH"] = $"{folder}:{Environment.GetEnvironmentVariable("PATH")}" });
+        Assert.True(code == 0, errors);
         return (output, errors);
     }
 

@@ -28,11 +28,13 @@ public sealed class KubeTool(string name, string environmentVariable)
         return output;
     }
 
-    /// <summary>Runs the tool and returns what it said, whatever its exit code.</summary>
-    public async Task<(int ExitCode, string Output, string Errors)> TryRunAsync(string? kubeconfig, IEnumerable<string> args, CancellationToken cancellationToken)
+    /// <summary>Runs the tool (with <paramref name="environment"/> over this process's) and returns what it said, whatever its exit code.</summary>
+    public async Task<(int ExitCode, string Output, string Errors)> TryRunAsync(string? kubeconfig, IEnumerable<string> args, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in kubeconfig is null ? args : args.Concat(["--kubeconfig", kubeconfig])) psi.ArgumentList.Add(a);
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) psi.Environment[key] = value;
         using var tool = Process.Start(psi)!;
         var output = tool.StandardOutput.ReadToEndAsync(cancellationToken);
         string errors = await tool.StandardError.ReadToEndAsync(cancellationToken);
