@@ -41,6 +41,7 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, ct) =>
         {
+            StartupTrace.Mark("command line parsed");
             MachineConfig config;
             KernelImage kernelImage;
             ConsoleTarget consoleTarget;

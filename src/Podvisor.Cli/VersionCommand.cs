@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
-using k8s;
+using System.Text.Json;
 using Podvisor.Cli.Cluster;
 
 namespace Podvisor.Cli;
@@ -26,16 +26,22 @@ internal static class VersionCommand
             if (parse.GetValue(clientOnly)) return 0;
             return await ClusterAction.RunAsync(cluster, parse, async connection =>
             {
-                var server = await connection.Client.Version.GetCodeAsync(ct);
-                Console.WriteLine($"Server: Kubernetes {server.GitVersion} at {connection.Client.BaseUri}");
-                var groups = await connection.Client.Apis.GetAPIVersionsAsync(ct);
-                var podvisor = groups.Groups.FirstOrDefault(g => g.Name == Api.ApiGroup.Group);
-                Console.WriteLine(podvisor is null
+                var server = await connection.Api.GetAsync("/version", ct);
+                Console.WriteLine($"Server: Kubernetes {Text(server, "gitVersion")} at {connection.Api.Server}");
+                var groups = await connection.Api.GetAsync("/apis", ct);
+                var podvisor = Items(groups, "groups").FirstOrDefault(g => Text(g, "name") == Api.ApiGroup.Group);
+                Console.WriteLine(podvisor.ValueKind != JsonValueKind.Object
                     ? $"Podvisor API: not installed (no {Api.ApiGroup.Group} API group: helm install podvisor charts/podvisor)"
-                    : $"Podvisor API: {string.Join(", ", podvisor.Versions.Select(v => v.GroupVersion))}");
+                    : $"Podvisor API: {string.Join(", ", Items(podvisor, "versions").Select(v => Text(v, "groupVersion")))}");
                 return 0;
             });
         });
         return command;
     }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static IEnumerable<JsonElement> Items(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [];
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text.Json;
-using k8s.Autorest;
 
 namespace Podvisor.Cli.Cluster;
 
@@ -15,16 +13,16 @@ internal static class ClusterAction
     {
         try
         {
-            using var cluster = options.Connect(parse);
+            using var cluster = await options.ConnectAsync(parse, CancellationToken.None);
             return await body(cluster);
         }
         catch (ClusterException e)
         {
             Console.Error.WriteLine($"podvisor: {e.Message}");
         }
-        catch (HttpOperationException e)
+        catch (ApiServerException e)
         {
-            Console.Error.WriteLine($"podvisor: the API server refused: {StatusMessage(e)}{Advice(e.Response.StatusCode)}");
+            Console.Error.WriteLine($"podvisor: the API server refused: {e.Message}{Advice(e.StatusCode)}");
         }
         catch (HttpRequestException e)
         {
@@ -43,18 +41,6 @@ internal static class ClusterAction
         HttpStatusCode.Unauthorized => " (the kubeconfig's credentials were not accepted)",
         _ => "",
     };
-
-    /// <summary>The message of the Kubernetes Status the API server answered with, else the HTTP status.</summary>
-    public static string StatusMessage(HttpOperationException e)
-    {
-        try
-        {
-            if (e.Response.Content is { Length: > 0 } content && JsonDocument.Parse(content).RootElement.TryGetProperty("message", out var message))
-                return message.GetString() ?? e.Message;
-        }
-        catch (JsonException) { }
-        return $"{(int)e.Response.StatusCode} {e.Response.ReasonPhrase}";
-    }
 
     /// <summary>The message with its causes (an HttpRequestException alone says only "an error occurred while sending").</summary>
     public static string Describe(Exception e)

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using k8s;
 
 namespace Podvisor.Cli.Cluster;
 
@@ -20,22 +19,16 @@ internal sealed class ClusterOptions
     }
 
     /// <summary>The cluster the flags name; an error that says what to fix when there is none.</summary>
-    public ClusterConnection Connect(ParseResult parse)
+    public async Task<ClusterConnection> ConnectAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        CliJson.Register();
         string? file = parse.GetValue(Kubeconfig) ?? Environment.GetEnvironmentVariable("KUBECONFIG")?.Split(':').FirstOrDefault(f => f.Length > 0);
         file ??= Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".kube", "config");
         if (!File.Exists(file))
             throw new ClusterException($"no kubeconfig at {file}: give --kubeconfig FILE or set KUBECONFIG");
-        KubernetesClientConfiguration config;
-        try
-        {
-            config = Podvisor.Api.Kubeconfig.Load(file, parse.GetValue(Context));
-        }
-        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or InvalidOperationException)
-        {
-            throw new ClusterException($"kubeconfig {file}: {e.Message}");
-        }
+        var config = ClusterConfig.Load(file, parse.GetValue(Context));
+        // An exec plugin may answer with a client certificate, which the TLS connection needs before the first request.
+        if (config.Exec is { } exec && await exec.GetAsync(cancellationToken) is { ClientCertificatePem: { } certificate, ClientKeyPem: { } key })
+            config.ClientCertificate = ClusterConfig.ClientCertificateFrom(certificate, key, $"kubeconfig {file}: the exec credential plugin's certificate");
         return new ClusterConnection(config, parse.GetValue(Namespace) ?? config.Namespace ?? "default");
     }
 }

@@ -35,7 +35,7 @@ internal static class ConsoleCommand
         {
             try
             {
-                var target = await VmConsoleTarget.FindAsync(cluster.Client, cluster.Namespace, vm, cancellationToken);
+                var target = await VmConsoleTarget.FindAsync(cluster.Api, cluster.Namespace, vm, cancellationToken);
                 return await ConnectAsync(cluster, target, vm, cancellationToken);
             }
             catch (HttpRequestException e) when (attempt < 3)

@@ -19,7 +19,7 @@ internal static class ListCommand
         command.SetAction((parse, ct) => ClusterAction.RunAsync(cluster, parse, async connection =>
         {
             bool everywhere = parse.GetValue(all);
-            var resources = new VmResources(connection.Client, connection.Namespace);
+            var resources = new VmResources(connection.Api, connection.Namespace);
             var vms = await resources.ListVmsAsync(everywhere, ct);
             var vmis = (await resources.ListVmisAsync(everywhere, ct)).ToDictionary(Key);
             var now = DateTime.UtcNow;

@@ -49,7 +49,7 @@ internal static class PauseCommand
                 if (DateTime.UtcNow > deadline)
                 {
                     var refused = (await resources.WarningsAboutAsync(VirtualMachineInstance.KindName, name, ct))
-                        .LastOrDefault(e => e.Reason == (pause ? "PauseFailed" : "UnpauseFailed") && (e.LastTimestamp ?? e.EventTime) >= requested.AddSeconds(-1));
+                        .LastOrDefault(e => e.Reason == (pause ? "PauseFailed" : "UnpauseFailed") && e.When >= requested.AddSeconds(-1));
                     throw new ClusterException($"VM {name} was not {verb}d within {Wait.TotalSeconds:0} s: " +
                         (refused is not null ? refused.Message : "is the Podvisor operator running?") + " (the request stands; the operator keeps trying)");
                 }

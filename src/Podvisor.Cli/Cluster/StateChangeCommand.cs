@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using System.Text.Json.Nodes;
-using k8s.Autorest;
 using Podvisor.Api;
 
 namespace Podvisor.Cli.Cluster;
@@ -58,7 +57,7 @@ internal static class StateChangeCommand
                         return;
                 }
             }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)
+            catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.Conflict && attempt < Attempts)
             {
                 // Changed since we read it (the operator writes its status often): read and decide again.
             }

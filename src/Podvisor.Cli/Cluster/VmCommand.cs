@@ -25,7 +25,7 @@ internal static class VmCommand
         cluster.AddTo(command);
         CompleteFromCluster(vm, cluster);
         command.SetAction((parse, ct) => ClusterAction.RunAsync(cluster, parse, connection =>
-            body(new VmCommandContext(parse, connection, new VmResources(connection.Client, connection.Namespace), parse.GetValue(vm)!, ct))));
+            body(new VmCommandContext(parse, connection, new VmResources(connection.Api, connection.Namespace), parse.GetValue(vm)!, ct))));
         return command;
     }
 
@@ -37,15 +37,15 @@ internal static class VmCommand
         {
             try
             {
-                using var cluster = options.Connect(context.ParseResult);
                 using var timeout = new CancellationTokenSource(CompletionTimeout);
-                var resources = new VmResources(cluster.Client, cluster.Namespace);
+                using var cluster = options.ConnectAsync(context.ParseResult, timeout.Token).GetAwaiter().GetResult();
+                var resources = new VmResources(cluster.Api, cluster.Namespace);
                 var vms = resources.ListVmsAsync(false, timeout.Token).GetAwaiter().GetResult().Select(v => v.Metadata.Name);
                 var vmis = resources.ListVmisAsync(false, timeout.Token).GetAwaiter().GetResult().Select(v => v.Metadata.Name);
                 return vms.Union(vmis).Where(n => n.StartsWith(context.WordToComplete, StringComparison.Ordinal)).Order()
                     .Select(n => new System.CommandLine.Completions.CompletionItem(n)).ToList();
             }
-            catch (Exception e) when (e is ClusterException or k8s.Autorest.HttpOperationException or HttpRequestException or OperationCanceledException)
+            catch (Exception e) when (e is ClusterException or ApiServerException or HttpRequestException or OperationCanceledException)
             {
                 return [];
             }

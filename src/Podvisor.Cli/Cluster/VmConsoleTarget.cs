@@ -1,6 +1,5 @@
-using k8s;
-using k8s.Autorest;
-using k8s.Models;
+using System.Net;
+using System.Text.Json;
 using Podvisor.Api;
 
 namespace Podvisor.Cli.Cluster;
@@ -15,31 +14,51 @@ internal sealed record VmConsoleTarget(string Namespace, string Pod, int Port, s
     /// for pods/proxy and the VMI's Secret.</summary>
     public string ProxyPath => $"/api/v1/namespaces/{Namespace}/pods/https:{Pod}:{Port}/proxy/v1/console";
 
-    public static async Task<VmConsoleTarget> FindAsync(Kubernetes client, string ns, string vm, CancellationToken cancellationToken)
+    public static async Task<VmConsoleTarget> FindAsync(ApiServerClient api, string ns, string vm, CancellationToken cancellationToken)
     {
-        var vmi = await new VmResources(client, ns).GetVmiAsync(vm, cancellationToken)
+        var vmi = await new VmResources(api, ns).GetVmiAsync(vm, cancellationToken)
             ?? throw new ClusterException($"VM {vm} is not running in namespace {ns} (no VirtualMachineInstance): start it with runStrategy Always, or check the name and -n");
         string phase = vmi.Status?.Phase ?? VmiPhases.Pending;
         if (phase is VmiPhases.Succeeded or VmiPhases.Failed)
             throw new ClusterException($"VM {vm} has stopped ({phase}{(vmi.Status?.Reason is { } why ? $": {why}" : "")}): there is no console to attach to");
-        var pods = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"{LauncherLabels.CreatedBy}={vmi.Metadata.Uid}", cancellationToken: cancellationToken);
-        var pod = pods.Items.FirstOrDefault(p => p.Metadata.DeletionTimestamp is null && p.Status?.Phase == "Running")
-            ?? throw new ClusterException($"VM {vm} is {phase}: its launcher pod is not running yet (try again when `kubectl get vmi -n {ns} {vm}` shows Running)");
-        int port = pod.Spec.Containers.Single(c => c.Name == LauncherLabels.ComputeContainer).Ports?
-            .FirstOrDefault(p => p.Name == LauncherLabels.ControlPortName)?.ContainerPort
-            ?? throw new ClusterException($"pod {pod.Metadata.Name} has no \"{LauncherLabels.ControlPortName}\" port: it was not made by this Podvisor operator");
-        V1Secret secret;
+        string selector = Uri.EscapeDataString($"{LauncherLabels.CreatedBy}={vmi.Metadata.Uid}");
+        var pods = await api.GetAsync($"/api/v1/namespaces/{ns}/pods?labelSelector={selector}", cancellationToken);
+        var pod = Array(pods, "items").FirstOrDefault(p => Field(p, "metadata", "deletionTimestamp") is null && Field(p, "status", "phase")?.GetString() == "Running");
+        if (pod.ValueKind != JsonValueKind.Object)
+            throw new ClusterException($"VM {vm} is {phase}: its launcher pod is not running yet (try again when `kubectl get vmi -n {ns} {vm}` shows Running)");
+        string podName = Field(pod, "metadata", "name")?.GetString() ?? "";
+        var compute = Array(pod, "spec", "containers").FirstOrDefault(c => Field(c, "name")?.GetString() == LauncherLabels.ComputeContainer);
+        var port = compute.ValueKind == JsonValueKind.Object
+            ? Array(compute, "ports").FirstOrDefault(p => Field(p, "name")?.GetString() == LauncherLabels.ControlPortName)
+            : default;
+        if (port.ValueKind != JsonValueKind.Object || Field(port, "containerPort") is not { ValueKind: JsonValueKind.Number } containerPort)
+            throw new ClusterException($"pod {podName} has no \"{LauncherLabels.ControlPortName}\" port: it was not made by this Podvisor operator");
+        string secretName = LauncherLabels.ControlSecretName(vmi.Metadata.Uid);
+        JsonElement secret;
         try
         {
-            secret = await client.CoreV1.ReadNamespacedSecretAsync(LauncherLabels.ControlSecretName(vmi.Metadata.Uid), ns, cancellationToken: cancellationToken);
+            secret = await api.GetAsync($"/api/v1/namespaces/{ns}/secrets/{secretName}", cancellationToken);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound)
+        catch (ApiServerException e) when (e.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
         {
-            throw new ClusterException($"cannot read the VM's control Secret {LauncherLabels.ControlSecretName(vmi.Metadata.Uid)} in {ns} " +
-                $"({(int)e.Response.StatusCode}): the console needs get on that Secret and create on pods/proxy");
+            throw new ClusterException($"cannot read the VM's control Secret {secretName} in {ns} " +
+                $"({(int)e.StatusCode}): the console needs get on that Secret and create on pods/proxy");
         }
-        if (secret.Data?.TryGetValue(LauncherPaths.ControlTokenKey, out byte[]? token) != true || token is null)
-            throw new ClusterException($"Secret {secret.Metadata.Name} holds no {LauncherPaths.ControlTokenKey}");
-        return new VmConsoleTarget(ns, pod.Metadata.Name, port, System.Text.Encoding.UTF8.GetString(token).Trim());
+        if (Field(secret, "data", LauncherPaths.ControlTokenKey) is not { ValueKind: JsonValueKind.String } token)
+            throw new ClusterException($"Secret {secretName} holds no {LauncherPaths.ControlTokenKey}");
+        return new VmConsoleTarget(ns, podName, containerPort.GetInt32(), System.Text.Encoding.UTF8.GetString(token.GetBytesFromBase64()).Trim());
     }
+
+    /// <summary>The value at the path of property names, or null where one is missing.</summary>
+    private static JsonElement? Field(JsonElement element, params string[] path)
+    {
+        foreach (string name in path)
+        {
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element) || element.ValueKind == JsonValueKind.Null) return null;
+        }
+        return element;
+    }
+
+    private static IEnumerable<JsonElement> Array(JsonElement element, params string[] path) =>
+        Field(element, path) is { ValueKind: JsonValueKind.Array } array ? array.EnumerateArray() : [];
 }

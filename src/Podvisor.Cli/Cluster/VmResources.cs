@@ -2,16 +2,13 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
-using k8s;
-using k8s.Autorest;
-using k8s.Models;
 using Podvisor.Api;
 
 namespace Podvisor.Cli.Cluster;
 
-/// <summary>Podvisor's resources in one namespace, typed, through the Kubernetes client (source-generated JSON: the
-/// native CLI has no reflection).</summary>
-internal sealed class VmResources(Kubernetes client, string ns)
+/// <summary>Podvisor's resources in one namespace, typed, through the API server (source-generated JSON: the native CLI
+/// has no reflection).</summary>
+internal sealed class VmResources(ApiServerClient api, string ns)
 {
     public const string VmPlural = "virtualmachines", VmiPlural = "virtualmachineinstances", MigrationPlural = "virtualmachineinstancemigrations";
 
@@ -51,27 +48,27 @@ internal sealed class VmResources(Kubernetes client, string ns)
 
     /// <summary>Replaces the VM's status as read (its resourceVersion: a status changed meanwhile is a 409, not overwritten).</summary>
     public Task ReplaceVmStatusAsync(VirtualMachine vm, CancellationToken cancellationToken) =>
-        client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync(JsonSerializer.SerializeToElement(vm, ApiJsonContext.Default.VirtualMachine),
-            ApiGroup.Group, ApiGroup.Version, ns, VmPlural, vm.Metadata.Name, cancellationToken: cancellationToken);
+        api.SendAsync(HttpMethod.Put, $"{ObjectPath(VmPlural, vm.Metadata.Name)}/status",
+            JsonSerializer.Serialize(vm, ApiJsonContext.Default.VirtualMachine), "application/json", cancellationToken);
 
     /// <summary>A JSON merge patch of the VM as read (its resourceVersion in the patch: a VM changed meanwhile is a 409).</summary>
     public Task PatchVmAsync(VirtualMachine vm, JsonObject patch, CancellationToken cancellationToken)
     {
         patch["metadata"] = new JsonObject { ["resourceVersion"] = vm.Metadata.ResourceVersion };
-        return client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
-            ApiGroup.Group, ApiGroup.Version, ns, VmPlural, vm.Metadata.Name, cancellationToken: cancellationToken);
+        return MergePatchAsync(VmPlural, vm.Metadata.Name, patch, cancellationToken);
     }
 
     /// <summary>A JSON merge patch of the instance's metadata.</summary>
     public Task PatchVmiAsync(string name, JsonObject patch, CancellationToken cancellationToken) =>
-        client.CustomObjects.PatchNamespacedCustomObjectAsync(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch),
-            ApiGroup.Group, ApiGroup.Version, ns, VmiPlural, name, cancellationToken: cancellationToken);
+        MergePatchAsync(VmiPlural, name, patch, cancellationToken);
+
+    private Task MergePatchAsync(string plural, string name, JsonObject patch, CancellationToken cancellationToken) =>
+        api.SendAsync(HttpMethod.Patch, ObjectPath(plural, name), patch.ToJsonString(), "application/merge-patch+json", cancellationToken);
 
     public async Task<VirtualMachineInstanceMigration> CreateMigrationAsync(VirtualMachineInstanceMigration migration, CancellationToken cancellationToken)
     {
-        var created = (JsonElement)await client.CustomObjects.CreateNamespacedCustomObjectAsync(
-            JsonSerializer.SerializeToElement(migration, ApiJsonContext.Default.VirtualMachineInstanceMigration),
-            ApiGroup.Group, ApiGroup.Version, ns, MigrationPlural, cancellationToken: cancellationToken);
+        var created = await api.SendAsync(HttpMethod.Post, CollectionPath(MigrationPlural, allNamespaces: false),
+            JsonSerializer.Serialize(migration, ApiJsonContext.Default.VirtualMachineInstanceMigration), "application/json", cancellationToken);
         return created.Deserialize(ApiJsonContext.Default.VirtualMachineInstanceMigration)!;
     }
 
@@ -80,10 +77,10 @@ internal sealed class VmResources(Kubernetes client, string ns)
     {
         try
         {
-            await client.CustomObjects.DeleteNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, MigrationPlural, name, cancellationToken: cancellationToken);
+            await api.SendAsync(HttpMethod.Delete, ObjectPath(MigrationPlural, name), body: null, contentType: null, cancellationToken);
             return true;
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             return false;
         }
@@ -91,28 +88,35 @@ internal sealed class VmResources(Kubernetes client, string ns)
 
     /// <summary>Warning events about the object named <paramref name="name"/> of <paramref name="kind"/>, newest last; none
     /// for a user who may not read events (Podvisor's own roles do not grant it).</summary>
-    public async Task<List<Corev1Event>> WarningsAboutAsync(string kind, string name, CancellationToken cancellationToken)
+    public async Task<List<ClusterEvent>> WarningsAboutAsync(string kind, string name, CancellationToken cancellationToken)
     {
         try
         {
-            var events = await client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: $"involvedObject.kind={kind},involvedObject.name={name},type=Warning",
-                cancellationToken: cancellationToken);
-            return events.Items.OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp).ToList();
+            string selector = Uri.EscapeDataString($"involvedObject.kind={kind},involvedObject.name={name},type=Warning");
+            var events = await api.GetAsync($"/api/v1/namespaces/{ns}/events?fieldSelector={selector}", cancellationToken);
+            return [.. Items(events).Select(ClusterEvent.From).OrderBy(e => e.Order)];
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.Forbidden)
         {
             return [];
         }
     }
 
+    private string ObjectPath(string plural, string name) => $"{CollectionPath(plural, allNamespaces: false)}/{Uri.EscapeDataString(name)}";
+
+    private string CollectionPath(string plural, bool allNamespaces) =>
+        allNamespaces ? $"/apis/{ApiGroup.Group}/{ApiGroup.Version}/{plural}" : $"/apis/{ApiGroup.Group}/{ApiGroup.Version}/namespaces/{ns}/{plural}";
+
+    private static IEnumerable<JsonElement> Items(JsonElement list) =>
+        list.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array ? items.EnumerateArray() : [];
+
     private async Task<T?> GetAsync<T>(string plural, string name, JsonTypeInfo<T> type, CancellationToken cancellationToken) where T : class
     {
         try
         {
-            var json = (JsonElement)await client.CustomObjects.GetNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, plural, name, cancellationToken);
-            return json.Deserialize(type);
+            return (await api.GetAsync(ObjectPath(plural, name), cancellationToken)).Deserialize(type);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && NotFoundIsTheObject(e))
+        catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.NotFound && NotFoundIsTheObject(e))
         {
             return null;
         }
@@ -120,33 +124,23 @@ internal sealed class VmResources(Kubernetes client, string ns)
 
     /// <summary>A 404 for the object, not for the resource type: without the CRDs every name is "not found", which is not
     /// the answer to give.</summary>
-    private bool NotFoundIsTheObject(HttpOperationException e)
-    {
-        try
-        {
-            if (e.Response.Content is { Length: > 0 } content && JsonDocument.Parse(content).RootElement is { ValueKind: JsonValueKind.Object } status
-                && status.TryGetProperty("kind", out var kind) && kind.ValueEquals("Status") && status.TryGetProperty("details", out _)) return true;
-        }
-        catch (JsonException) { }                  // "404 page not found": no such resource type
-        throw new ClusterException($"the API server does not know Podvisor's resources ({ApiGroup.Group}/{ApiGroup.Version}): " +
+    private static bool NotFoundIsTheObject(ApiServerException e) => e.IsObjectNotFound
+        ? true
+        : throw new ClusterException($"the API server does not know Podvisor's resources ({ApiGroup.Group}/{ApiGroup.Version}): " +
             "install Podvisor (helm install podvisor charts/podvisor) or apply its CRDs (kubectl apply -f crds/)");
-    }
 
     private async Task<List<T>> ListAsync<T>(string plural, bool allNamespaces, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
-        object list;
+        JsonElement list;
         try
         {
-            list = allNamespaces
-                ? await client.CustomObjects.ListClusterCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, plural, cancellationToken: cancellationToken)
-                : await client.CustomObjects.ListNamespacedCustomObjectAsync(ApiGroup.Group, ApiGroup.Version, ns, plural, cancellationToken: cancellationToken);
+            list = await api.GetAsync(CollectionPath(plural, allNamespaces), cancellationToken);
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
             NotFoundIsTheObject(e);
             throw;
         }
-        var items = ((JsonElement)list).GetProperty("items");
-        return items.EnumerateArray().Select(item => item.Deserialize(type)!).ToList();
+        return [.. Items(list).Select(item => item.Deserialize(type)!)];
     }
 }
