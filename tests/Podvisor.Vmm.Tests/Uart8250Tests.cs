@@ -105,4 +105,44 @@ public sealed class Uart8250Tests
         _uart.Write(0, (byte)'x');
         Assert.Equal("IER=0x01 LCR=0x03 MCR=0x08 FCR=0x00, 3 input bytes unread, THR-empty interrupt pending, 1 bytes out", _uart.Describe());
     }
+
+    /// <summary>Queues input on a thread of its own (the call waits while the queue is full, as the console pump's does).</summary>
+    private Task QueueOnAThread(byte[] bytes) =>
+        Task.Factory.StartNew(() => _uart.QueueInput(bytes), TestContext.Current.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static async Task<bool> FinishesWithin(Task task, TimeSpan time) =>
+        await Task.WhenAny(task, Task.Delay(time, TestContext.Current.CancellationToken)) == task;
+
+    [Fact]
+    public async Task InputBeyondTheCapacityWaitsForTheGuestToReadAndNothingIsLost()
+    {
+        var sent = new byte[Uart8250.InputCapacity + 1000];
+        for (int i = 0; i < sent.Length; i++) sent[i] = (byte)(i * 7);
+        var writer = QueueOnAThread(sent);
+        // The writer fills the queue and waits: the guest has read nothing.
+        Assert.False(await FinishesWithin(writer, TimeSpan.FromMilliseconds(300)));
+        Assert.Contains($"{Uart8250.InputCapacity} input bytes unread", _uart.Describe());
+
+        var received = new List<byte>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (received.Count < sent.Length && DateTime.UtcNow < deadline)
+        {
+            if ((_uart.Read(5) & 0x01) != 0) received.Add(_uart.Read(0));   // LSR data ready: read RBR, as the guest does
+            else await Task.Delay(1, TestContext.Current.CancellationToken);
+        }
+        Assert.True(await FinishesWithin(writer, TimeSpan.FromSeconds(5)));
+        Assert.Equal(sent, received);
+        Assert.Equal(0, _uart.Read(5) & 0x01);
+    }
+
+    [Fact]
+    public async Task ClosingInputReleasesAWaitingWriterAndDropsWhatFollows()
+    {
+        var writer = QueueOnAThread(new byte[Uart8250.InputCapacity * 2]);
+        Assert.False(await FinishesWithin(writer, TimeSpan.FromMilliseconds(300)));
+        _uart.CloseInput();
+        Assert.True(await FinishesWithin(writer, TimeSpan.FromSeconds(5)));
+        _uart.QueueInput("late"u8);
+        Assert.Contains($"{Uart8250.InputCapacity} input bytes unread", _uart.Describe());
+    }
 }

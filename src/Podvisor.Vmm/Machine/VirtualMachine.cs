@@ -201,6 +201,7 @@ public sealed partial class VirtualMachine : IDisposable
             machine = new VirtualMachine(config, kvm, vm, ram, consoleOutput);
             StartupTrace.Mark("guest RAM mapped");
             machine.AddVirtioDevices(disks);
+            StartupTrace.Mark("virtio devices added");
             if (boot is var (kernel, initrd))
             {
                 string commandLine = machine.CommandLine;
@@ -515,6 +516,7 @@ public sealed partial class VirtualMachine : IDisposable
     public void Dispose()
     {
         Stop(StopReason.HostRequest, "the VM was disposed");
+        Serial.CloseInput();            // a console writer waiting for the guest to read returns
         _throttle.Dispose();
         foreach (var thread in _threads) thread.Join();
         foreach (var device in _virtio) device.Dispose();

@@ -23,6 +23,9 @@ public sealed class Uart8250 : IPortIoDevice
     private readonly IInterruptLevel _interrupt;
     private readonly ConcurrentQueue<byte> _input = new();
     private readonly Lock _lock = new();
+    /// <summary>Set while the input queue has room (or input is closed): a writer that filled it waits on this.</summary>
+    private readonly ManualResetEventSlim _room = new(true);
+    private bool _inputClosed;
     private byte _ier, _lcr = 0x03, _mcr = 0x08, _scr, _dll = 0x0c, _dlm, _fcr;
     private bool _thrEmptyPending;
 
@@ -41,12 +44,37 @@ public sealed class Uart8250 : IPortIoDevice
             return $"IER=0x{_ier:x2} LCR=0x{_lcr:x2} MCR=0x{_mcr:x2} FCR=0x{_fcr:x2}, {_input.Count} input bytes unread, THR-empty interrupt {(_thrEmptyPending ? "pending" : "taken")}, {BytesOut} bytes out";
     }
 
+    /// <summary>Unread input held for the guest at most: beyond it a writer waits until the guest reads (a file piped
+    /// into the console, or a guest that never reads its serial port, must not grow the VMM without bound).</summary>
+    public const int InputCapacity = 64 << 10;
+
+    /// <summary>Queues input for the guest, waiting while <see cref="InputCapacity"/> bytes are unread; returns at once
+    /// (dropping the rest) once input is closed (<see cref="CloseInput"/>: the VM is going away).</summary>
     public void QueueInput(ReadOnlySpan<byte> bytes)
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_inputClosed) return;
+                int n = Math.Min(bytes.Length, InputCapacity - _input.Count);
+                foreach (byte b in bytes[..n]) _input.Enqueue(b);
+                bytes = bytes[n..];
+                if (_input.Count >= InputCapacity) _room.Reset();
+                UpdateInterrupt();
+                if (bytes.IsEmpty) return;
+            }
+            _room.Wait(TimeSpan.FromMilliseconds(100));   // set when the guest reads; the timeout only guards a lost race
+        }
+    }
+
+    /// <summary>Ends input: writers waiting for room return, and later input is dropped.</summary>
+    public void CloseInput()
     {
         lock (_lock)
         {
-            foreach (byte b in bytes) _input.Enqueue(b);
-            UpdateInterrupt();
+            _inputClosed = true;
+            _room.Set();
         }
     }
 
@@ -89,6 +117,8 @@ public sealed class Uart8250 : IPortIoDevice
                 (state.Ier, state.Lcr, state.Mcr, state.Scr, state.Dll, state.Dlm, state.Fcr, state.ThrEmptyPending);
             _input.Clear();
             foreach (byte b in state.Input) _input.Enqueue(b);
+            if (_input.Count >= InputCapacity) _room.Reset();
+            else _room.Set();
             UpdateInterrupt();
         }
     }
@@ -101,7 +131,9 @@ public sealed class Uart8250 : IPortIoDevice
         {
             case 0:
                 if (Dlab) return _dll;
-                return _input.TryDequeue(out byte b) ? b : (byte)0;
+                if (!_input.TryDequeue(out byte b)) return 0;
+                if (_input.Count < InputCapacity) _room.Set();
+                return b;
             case 1:
                 return Dlab ? _dlm : _ier;
             case 2:
