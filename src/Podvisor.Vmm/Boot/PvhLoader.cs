@@ -23,6 +23,7 @@ public static class PvhLoader
         if (kernel.End > lowEnd)
             throw new BootException($"the kernel needs {(kernel.End + (1 << 20) - 1) >> 20} MiB of guest memory; the VM has {lowEnd >> 20} MiB below 4 GiB");
         kernel.LoadInto(memory);
+        Diagnostics.StartupTrace.Mark("kernel segments in guest RAM");
 
         byte[] cmdline = Encoding.ASCII.GetBytes(commandLine + "\0");
         if (cmdline.Length > MaxCommandLine)
@@ -37,6 +38,7 @@ public static class PvhLoader
             if ((ulong)initrd.Length > limit || (initrdAddress = (limit - (ulong)initrd.Length) & ~0xfffUL) < kernelEnd)
                 throw new BootException($"kernel and initrd ({initrd.Length >> 20} MiB) do not both fit in {lowEnd >> 20} MiB of guest memory");
             memory.Write(new GuestAddress(initrdAddress), initrd);
+            Diagnostics.StartupTrace.Mark("initrd in guest RAM");
         }
 
         var e820 = LinuxLoader.MemoryMap(memory.Regions);
