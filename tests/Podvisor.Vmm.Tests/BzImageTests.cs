@@ -10,9 +10,9 @@ public sealed class BzImageTests
         var kernel = BzImage.Load(GuestImages.MicrovmKernel);
         Assert.True(kernel.Protocol >= 0x020f, $"protocol {kernel.Protocol:x}");
         Assert.Equal(0, kernel.SetupSize % 512);
-        Assert.True(kernel.ProtectedModeKernel.Length > 1_000_000);
+        Assert.True(kernel.ProtectedModeKernelLength > 1_000_000);
         Assert.True(kernel.CommandLineSize >= 2047);
-        Assert.True(kernel.InitSize > (uint)kernel.ProtectedModeKernel.Length, "init_size covers decompression");
+        Assert.True(kernel.InitSize > (uint)kernel.ProtectedModeKernelLength, "init_size covers decompression");
         Assert.Equal(0x55, kernel.SetupHeader[0x1fe - 0x1f1]);
     }
 
@@ -48,5 +48,24 @@ public sealed class BzImageTests
     {
         var e = Assert.Throws<BootException>(() => BzImage.Load("/nonexistent/bzImage"));
         Assert.Contains("/nonexistent/bzImage", e.Message);
+    }
+
+    [Fact]
+    public void AKernelThatChangesAfterItWasCheckedIsRefusedWhenLoaded()
+    {
+        string copy = Path.Combine(Directory.CreateTempSubdirectory("podvisor-bzimage-").FullName, "bzImage");
+        try
+        {
+            File.Copy(GuestImages.MicrovmKernel, copy);
+            var kernel = BzImage.Load(copy);
+            using (var file = File.OpenWrite(copy)) file.SetLength(file.Length - 4096);
+            var buffer = new byte[kernel.ProtectedModeKernelLength];
+            var e = Assert.Throws<BootException>(() => kernel.ReadProtectedModeKernel(buffer));
+            Assert.Contains("changed since it was checked", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(copy)!, recursive: true);
+        }
     }
 }

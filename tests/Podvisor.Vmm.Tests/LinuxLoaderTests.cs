@@ -21,7 +21,9 @@ public sealed class LinuxLoaderTests : IDisposable
         var boot = LinuxLoader.Load(_ram, _kernel, initrd, "console=ttyS0 quiet");
 
         Assert.Equal(BootLayout.HighMemoryStart + 0x200, boot.EntryPoint);
-        Assert.Equal(_kernel.ProtectedModeKernel[..64].ToArray(), _ram.GetReadOnlySpan(new GuestAddress(BootLayout.HighMemoryStart), 64).ToArray());
+        // The whole protected-mode kernel, as the file has it after the setup code.
+        byte[] file = File.ReadAllBytes(GuestImages.MicrovmKernel);
+        Assert.Equal(file.AsSpan(_kernel.SetupSize).ToArray(), _ram.GetReadOnlySpan(new GuestAddress(BootLayout.HighMemoryStart), _kernel.ProtectedModeKernelLength).ToArray());
         Assert.Equal("console=ttyS0 quiet\0"u8.ToArray(), _ram.GetReadOnlySpan(new GuestAddress(BootLayout.CommandLineAddress), 20).ToArray());
 
         ulong zp = BootLayout.ZeroPageAddress;

@@ -14,10 +14,10 @@ public static class LinuxLoader
         // Everything the loader places stays below the MMIO window (the kernel, initrd and boot structures are
         // addressed with 32 bits); RAM above 4 GiB only appears in the e820 map.
         ulong ramEnd = memory.Regions[0].End;
-        ulong kernelEnd = BootLayout.HighMemoryStart + Math.Max((ulong)kernel.ProtectedModeKernel.Length, kernel.InitSize);
+        ulong kernelEnd = BootLayout.HighMemoryStart + Math.Max((ulong)kernel.ProtectedModeKernelLength, kernel.InitSize);
         if (kernelEnd > ramEnd)
             throw new BootException($"the kernel needs {kernelEnd >> 20} MiB of guest memory to decompress; the VM has {ramEnd >> 20} MiB");
-        memory.Write(new GuestAddress(BootLayout.HighMemoryStart), kernel.ProtectedModeKernel);
+        kernel.ReadProtectedModeKernel(memory.GetSpan(new GuestAddress(BootLayout.HighMemoryStart), kernel.ProtectedModeKernelLength));
 
         byte[] cmdline = Encoding.ASCII.GetBytes(commandLine + "\0");
         if (cmdline.Length > kernel.CommandLineSize + 1)
