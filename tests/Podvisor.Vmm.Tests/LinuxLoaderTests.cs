@@ -38,6 +38,31 @@ public sealed class LinuxLoaderTests : IDisposable
     }
 
     [Fact]
+    public void AnInitrdFileGoesStraightIntoGuestRamWhereTheZeroPageSaysAndOneThatChangedIsRefused()
+    {
+        string folder = Directory.CreateTempSubdirectory("podvisor-initrd-").FullName;
+        try
+        {
+            string path = Path.Combine(folder, "initrd");
+            byte[] bytes = new byte[123_457];
+            new Random(7).NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+            var boot = LinuxLoader.Load(_ram, _kernel, InitrdFile.Open(path), "x");
+            Assert.Equal((uint)boot.InitrdAddress, U32(BootLayout.ZeroPageAddress + 0x218));
+            Assert.Equal((uint)bytes.Length, U32(BootLayout.ZeroPageAddress + 0x21c));
+            Assert.Equal(bytes, _ram.GetReadOnlySpan(new GuestAddress(boot.InitrdAddress), bytes.Length).ToArray());
+
+            var checkedThen = InitrdFile.Open(path);
+            File.WriteAllBytes(path, bytes[..1000]);
+            Assert.Contains("changed since it was checked", Assert.Throws<BootException>(() => LinuxLoader.Load(_ram, _kernel, checkedThen, "x")).Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void E820CoversRamExceptTheLegacyHole()
     {
         var boot = LinuxLoader.Load(_ram, _kernel, [], "x");

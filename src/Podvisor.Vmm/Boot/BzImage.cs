@@ -59,23 +59,7 @@ public sealed class BzImage : KernelImage
             _kernelInMemory.AsSpan(SetupSize).CopyTo(destination);
             return;
         }
-        try
-        {
-            using var file = File.OpenHandle(Path);
-            if (RandomAccess.GetLength(file) != _fileLength)
-                throw new BootException($"kernel {Path} changed since it was checked ({_fileLength} bytes then, {RandomAccess.GetLength(file)} now)");
-            int done = 0;
-            while (done < destination.Length)
-            {
-                int n = RandomAccess.Read(file, destination[done..], SetupSize + done);
-                if (n <= 0) throw new BootException($"kernel {Path} ended early");
-                done += n;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BootException($"cannot read kernel {Path}: {e.Message}");
-        }
+        BootFile.ReadExactly(Path, _fileLength, SetupSize, destination, "kernel");
     }
 
     /// <summary>Reads and checks the header and setup code of the bzImage at <paramref name="path"/>; the kernel itself

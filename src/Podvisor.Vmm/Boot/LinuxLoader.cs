@@ -11,6 +11,23 @@ public static class LinuxLoader
 {
     public static BootSetup Load(IGuestMemory memory, BzImage kernel, ReadOnlySpan<byte> initrd, string commandLine)
     {
+        var boot = Place(memory, kernel, initrd.Length, commandLine);
+        if (initrd.Length > 0) memory.Write(new GuestAddress(boot.InitrdAddress), initrd);
+        return boot;
+    }
+
+    /// <summary>Loads the kernel with the initrd read from its file straight into guest RAM.</summary>
+    public static BootSetup Load(IGuestMemory memory, BzImage kernel, InitrdFile? initrd, string commandLine)
+    {
+        var boot = Place(memory, kernel, initrd?.Length ?? 0, commandLine);
+        initrd?.ReadInto(memory.GetSpan(new GuestAddress(boot.InitrdAddress), initrd.Length));
+        return boot;
+    }
+
+    /// <summary>Everything but the initrd's bytes: the kernel, command line, zero page (with the initrd's place, which the
+    /// caller then fills) and page tables.</summary>
+    private static BootSetup Place(IGuestMemory memory, BzImage kernel, int initrdLength, string commandLine)
+    {
         // Everything the loader places stays below the MMIO window (the kernel, initrd and boot structures are
         // addressed with 32 bits); RAM above 4 GiB only appears in the e820 map.
         ulong ramEnd = memory.Regions[0].End;
@@ -28,17 +45,16 @@ public static class LinuxLoader
         zeroPage.SetCommandLine(BootLayout.CommandLineAddress);
 
         ulong initrdAddress = 0;
-        if (initrd.Length > 0)
+        if (initrdLength > 0)
         {
             // As high as the kernel allows, page aligned, and clear of the kernel's decompression area.
             ulong limit = Math.Min(ramEnd, (ulong)kernel.InitrdAddressMax + 1);
-            if ((ulong)initrd.Length > limit)
-                throw new BootException($"the initrd ({initrd.Length >> 20} MiB) does not fit below {limit >> 20} MiB");
-            initrdAddress = (limit - (ulong)initrd.Length) & ~0xFFFUL;
+            if ((ulong)initrdLength > limit)
+                throw new BootException($"the initrd ({initrdLength >> 20} MiB) does not fit below {limit >> 20} MiB");
+            initrdAddress = (limit - (ulong)initrdLength) & ~0xFFFUL;
             if (initrdAddress < kernelEnd)
                 throw new BootException($"kernel and initrd do not both fit in {ramEnd >> 20} MiB of guest memory");
-            memory.Write(new GuestAddress(initrdAddress), initrd);
-            zeroPage.SetInitrd(initrdAddress, (ulong)initrd.Length);
+            zeroPage.SetInitrd(initrdAddress, (ulong)initrdLength);
         }
 
         var e820 = MemoryMap(memory.Regions);
@@ -47,7 +63,7 @@ public static class LinuxLoader
         LongMode.WriteTables(memory);
 
         // The 64-bit entry point (startup_64) sits 0x200 into the protected-mode kernel.
-        return new BootSetup(BootLayout.HighMemoryStart + 0x200, BootLayout.ZeroPageAddress, initrdAddress, (ulong)initrd.Length,
+        return new BootSetup(BootLayout.HighMemoryStart + 0x200, BootLayout.ZeroPageAddress, initrdAddress, (ulong)initrdLength,
             commandLine, e820);
     }
 

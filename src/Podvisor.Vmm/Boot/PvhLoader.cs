@@ -17,6 +17,24 @@ public static class PvhLoader
 
     public static BootSetup Load(IGuestMemory memory, PvhElfKernel kernel, ReadOnlySpan<byte> initrd, string commandLine)
     {
+        var boot = Place(memory, kernel, initrd.Length, commandLine);
+        if (initrd.Length > 0) memory.Write(new GuestAddress(boot.InitrdAddress), initrd);
+        return boot;
+    }
+
+    /// <summary>Loads the kernel with the initrd read from its file straight into guest RAM.</summary>
+    public static BootSetup Load(IGuestMemory memory, PvhElfKernel kernel, InitrdFile? initrd, string commandLine)
+    {
+        var boot = Place(memory, kernel, initrd?.Length ?? 0, commandLine);
+        initrd?.ReadInto(memory.GetSpan(new GuestAddress(boot.InitrdAddress), initrd.Length));
+        Diagnostics.StartupTrace.Mark("initrd in guest RAM");
+        return boot;
+    }
+
+    /// <summary>Everything but the initrd's bytes: the kernel's segments, command line, start info (with the initrd's
+    /// place, which the caller then fills) and page tables.</summary>
+    private static BootSetup Place(IGuestMemory memory, PvhElfKernel kernel, int initrdLength, string commandLine)
+    {
         ulong lowEnd = memory.Regions[0].End;
         if (kernel.Segments.Any(s => s.PhysicalAddress < BootLayout.HighMemoryStart))
             throw new BootException($"{kernel.Path} has a segment below 1 MiB, where the boot structures live");
@@ -31,22 +49,20 @@ public static class PvhLoader
         memory.Write(new GuestAddress(BootLayout.CommandLineAddress), cmdline);
 
         ulong initrdAddress = 0;
-        if (initrd.Length > 0)
+        if (initrdLength > 0)
         {
             ulong limit = Math.Min(lowEnd, InitrdLimit);
             ulong kernelEnd = (kernel.End + 0xfff) & ~0xfffUL;
-            if ((ulong)initrd.Length > limit || (initrdAddress = (limit - (ulong)initrd.Length) & ~0xfffUL) < kernelEnd)
-                throw new BootException($"kernel and initrd ({initrd.Length >> 20} MiB) do not both fit in {lowEnd >> 20} MiB of guest memory");
-            memory.Write(new GuestAddress(initrdAddress), initrd);
-            Diagnostics.StartupTrace.Mark("initrd in guest RAM");
+            if ((ulong)initrdLength > limit || (initrdAddress = (limit - (ulong)initrdLength) & ~0xfffUL) < kernelEnd)
+                throw new BootException($"kernel and initrd ({initrdLength >> 20} MiB) do not both fit in {lowEnd >> 20} MiB of guest memory");
         }
 
         var e820 = LinuxLoader.MemoryMap(memory.Regions);
         byte[] startInfo = PvhStartInfo.Build(BootLayout.ZeroPageAddress, BootLayout.CommandLineAddress, AcpiTables.RsdpAddress,
-            initrdAddress, (ulong)initrd.Length, e820);
+            initrdAddress, (ulong)initrdLength, e820);
         memory.Write(new GuestAddress(BootLayout.ZeroPageAddress), startInfo);
         ProtectedMode32.WriteTables(memory);
-        return new BootSetup(kernel.EntryPoint, BootLayout.ZeroPageAddress, initrdAddress, (ulong)initrd.Length, commandLine, e820)
+        return new BootSetup(kernel.EntryPoint, BootLayout.ZeroPageAddress, initrdAddress, (ulong)initrdLength, commandLine, e820)
         {
             Protocol = BootProtocol.Pvh,
         };

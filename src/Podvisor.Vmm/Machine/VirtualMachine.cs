@@ -143,8 +143,8 @@ public sealed partial class VirtualMachine : IDisposable
         StartupTrace.Mark("creating the VM");
         config.Validate();
         kernel ??= KernelImage.Load(config.KernelPath);
-        byte[] initrd = config.InitrdPath is null ? [] : File.ReadAllBytes(config.InitrdPath);
-        StartupTrace.Mark("kernel and initrd read");
+        var initrd = config.InitrdPath is null ? null : InitrdFile.Open(config.InitrdPath);
+        StartupTrace.Mark("kernel and initrd checked");
         return Build(config, consoleOutput, kvmDevice, (kernel, initrd));
     }
 
@@ -158,7 +158,7 @@ public sealed partial class VirtualMachine : IDisposable
         return Build(config, consoleOutput, kvmDevice, boot: null);
     }
 
-    private static VirtualMachine Build(MachineConfig config, Action<byte> consoleOutput, string kvmDevice, (KernelImage Kernel, byte[] Initrd)? boot)
+    private static VirtualMachine Build(MachineConfig config, Action<byte> consoleOutput, string kvmDevice, (KernelImage Kernel, InitrdFile? Initrd)? boot)
     {
         // Disks open before KVM is touched: a disk that cannot be used fails the VM with nothing created.
         var disks = new List<DiskImage>();
