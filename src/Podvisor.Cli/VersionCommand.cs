@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Reflection;
 using System.Text.Json;
+using static Podvisor.Cli.Cluster.JsonFields;
 using Podvisor.Cli.Cluster;
 
 namespace Podvisor.Cli;
@@ -29,19 +30,13 @@ internal static class VersionCommand
                 var server = await connection.Api.GetAsync("/version", ct);
                 Console.WriteLine($"Server: Kubernetes {Text(server, "gitVersion")} at {connection.Api.Server}");
                 var groups = await connection.Api.GetAsync("/apis", ct);
-                var podvisor = Items(groups, "groups").FirstOrDefault(g => Text(g, "name") == Api.ApiGroup.Group);
+                var podvisor = Array(groups, "groups").FirstOrDefault(g => Text(g, "name") == Api.ApiGroup.Group);
                 Console.WriteLine(podvisor.ValueKind != JsonValueKind.Object
                     ? $"Podvisor API: not installed (no {Api.ApiGroup.Group} API group: helm install podvisor charts/podvisor)"
-                    : $"Podvisor API: {string.Join(", ", Items(podvisor, "versions").Select(v => Text(v, "groupVersion")))}");
+                    : $"Podvisor API: {string.Join(", ", Array(podvisor, "versions").Select(v => Text(v, "groupVersion")))}");
                 return 0;
             });
         });
         return command;
     }
-
-    private static string? Text(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static IEnumerable<JsonElement> Items(JsonElement element, string name) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Array ? value.EnumerateArray() : [];
 }

@@ -11,13 +11,10 @@ internal sealed record ClusterEvent(string? Reason, string? Message, DateTime? W
 
     public static ClusterEvent From(JsonElement item)
     {
-        static string? Text(JsonElement e, string name) =>
-            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         static DateTime? Time(string? text) =>
             text is not null && DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t)
                 ? t : null;
-        var metadata = item.TryGetProperty("metadata", out var m) ? m : default;
-        return new ClusterEvent(Text(item, "reason"), Text(item, "message"), Time(Text(item, "lastTimestamp")) ?? Time(Text(item, "eventTime")),
-            Time(Text(metadata, "creationTimestamp")));
+        return new ClusterEvent(JsonFields.Text(item, "reason"), JsonFields.Text(item, "message"),
+            Time(JsonFields.Text(item, "lastTimestamp")) ?? Time(JsonFields.Text(item, "eventTime")), Time(JsonFields.Text(item, "metadata", "creationTimestamp")));
     }
 }

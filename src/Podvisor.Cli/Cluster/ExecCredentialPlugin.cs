@@ -80,8 +80,7 @@ internal sealed class ExecCredentialPlugin(string command, IReadOnlyList<string>
         {
             throw new ClusterException($"the kubeconfig's exec credential plugin {command} printed something that is not JSON: {e.Message}");
         }
-        static string? Text(JsonElement status, string name) =>
-            status.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;
+        static string? Text(JsonElement status, string name) => JsonFields.Text(status, name) is { Length: > 0 } text ? text : null;
         string? token = Text(status, "token"), certificate = Text(status, "clientCertificateData"), key = Text(status, "clientKeyData");
         if (token is null && (certificate is null || key is null))
             throw new ClusterException($"the kubeconfig's exec credential plugin {command} gave neither a token nor a client certificate and key");

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Podvisor.Api;
+using static Podvisor.Cli.Cluster.JsonFields;
 
 namespace Podvisor.Cli.Cluster;
 
@@ -23,13 +24,13 @@ internal sealed record VmConsoleTarget(string Namespace, string Pod, int Port, s
             throw new ClusterException($"VM {vm} has stopped ({phase}{(vmi.Status?.Reason is { } why ? $": {why}" : "")}): there is no console to attach to");
         string selector = Uri.EscapeDataString($"{LauncherLabels.CreatedBy}={vmi.Metadata.Uid}");
         var pods = await api.GetAsync($"/api/v1/namespaces/{ns}/pods?labelSelector={selector}", cancellationToken);
-        var pod = Array(pods, "items").FirstOrDefault(p => Field(p, "metadata", "deletionTimestamp") is null && Field(p, "status", "phase")?.GetString() == "Running");
+        var pod = Array(pods, "items").FirstOrDefault(p => Field(p, "metadata", "deletionTimestamp") is null && Text(p, "status", "phase") == "Running");
         if (pod.ValueKind != JsonValueKind.Object)
             throw new ClusterException($"VM {vm} is {phase}: its launcher pod is not running yet (try again when `kubectl get vmi -n {ns} {vm}` shows Running)");
-        string podName = Field(pod, "metadata", "name")?.GetString() ?? "";
-        var compute = Array(pod, "spec", "containers").FirstOrDefault(c => Field(c, "name")?.GetString() == LauncherLabels.ComputeContainer);
+        string podName = Text(pod, "metadata", "name") ?? "";
+        var compute = Array(pod, "spec", "containers").FirstOrDefault(c => Text(c, "name") == LauncherLabels.ComputeContainer);
         var port = compute.ValueKind == JsonValueKind.Object
-            ? Array(compute, "ports").FirstOrDefault(p => Field(p, "name")?.GetString() == LauncherLabels.ControlPortName)
+            ? Array(compute, "ports").FirstOrDefault(p => Text(p, "name") == LauncherLabels.ControlPortName)
             : default;
         if (port.ValueKind != JsonValueKind.Object || Field(port, "containerPort") is not { ValueKind: JsonValueKind.Number } containerPort)
             throw new ClusterException($"pod {podName} has no \"{LauncherLabels.ControlPortName}\" port: it was not made by this Podvisor operator");
@@ -48,17 +49,4 @@ internal sealed record VmConsoleTarget(string Namespace, string Pod, int Port, s
             throw new ClusterException($"Secret {secretName} holds no {LauncherPaths.ControlTokenKey}");
         return new VmConsoleTarget(ns, podName, containerPort.GetInt32(), System.Text.Encoding.UTF8.GetString(token.GetBytesFromBase64()).Trim());
     }
-
-    /// <summary>The value at the path of property names, or null where one is missing.</summary>
-    private static JsonElement? Field(JsonElement element, params string[] path)
-    {
-        foreach (string name in path)
-        {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty(name, out element) || element.ValueKind == JsonValueKind.Null) return null;
-        }
-        return element;
-    }
-
-    private static IEnumerable<JsonElement> Array(JsonElement element, params string[] path) =>
-        Field(element, path) is { ValueKind: JsonValueKind.Array } array ? array.EnumerateArray() : [];
 }

@@ -94,7 +94,7 @@ internal sealed class VmResources(ApiServerClient api, string ns)
         {
             string selector = Uri.EscapeDataString($"involvedObject.kind={kind},involvedObject.name={name},type=Warning");
             var events = await api.GetAsync($"/api/v1/namespaces/{ns}/events?fieldSelector={selector}", cancellationToken);
-            return [.. Items(events).Select(ClusterEvent.From).OrderBy(e => e.Order)];
+            return [.. JsonFields.Array(events, "items").Select(ClusterEvent.From).OrderBy(e => e.Order)];
         }
         catch (ApiServerException e) when (e.StatusCode == HttpStatusCode.Forbidden)
         {
@@ -106,9 +106,6 @@ internal sealed class VmResources(ApiServerClient api, string ns)
 
     private string CollectionPath(string plural, bool allNamespaces) =>
         allNamespaces ? $"/apis/{ApiGroup.Group}/{ApiGroup.Version}/{plural}" : $"/apis/{ApiGroup.Group}/{ApiGroup.Version}/namespaces/{ns}/{plural}";
-
-    private static IEnumerable<JsonElement> Items(JsonElement list) =>
-        list.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array ? items.EnumerateArray() : [];
 
     private async Task<T?> GetAsync<T>(string plural, string name, JsonTypeInfo<T> type, CancellationToken cancellationToken) where T : class
     {
@@ -141,6 +138,6 @@ internal sealed class VmResources(ApiServerClient api, string ns)
             NotFoundIsTheObject(e);
             throw;
         }
-        return [.. Items(list).Select(item => item.Deserialize(type)!)];
+        return [.. JsonFields.Array(list, "items").Select(item => item.Deserialize(type)!)];
     }
 }
