@@ -36,10 +36,7 @@ internal sealed class ApiServerClient : IDisposable
     public Task<JsonElement> GetAsync(string path, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, path, body: null, contentType: null, cancellationToken);
 
-    public Task<JsonElement> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken) =>
-        SendCoreAsync(method, path, body, contentType, cancellationToken);
-
-    private async Task<JsonElement> SendCoreAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken)
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, string? body, string? contentType, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue(contentType ?? "application/json"));

@@ -73,9 +73,8 @@ public sealed class BzImage : KernelImage
             var head = new byte[(int)Math.Min(length, 0x290)];
             if (RandomAccess.Read(file, head, 0) != head.Length) throw new IOException("short read");
             int setupSize = Check(head, length, path);
-            var setup = new byte[setupSize];
+            var setup = new byte[setupSize];         // begins with the header just checked
             if (RandomAccess.Read(file, setup, 0) != setupSize) throw new IOException("short read");
-            Check(setup, length, path);
             return new BzImage(setup, setupSize, BinaryPrimitives.ReadUInt16LittleEndian(setup.AsSpan(0x206)), path, length, kernelInMemory: null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
