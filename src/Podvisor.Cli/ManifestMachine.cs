@@ -1,5 +1,5 @@
 using Podvisor.Api;
-using Podvisor.Launcher;
+using Podvisor.Domain;
 using MachineConfig = Podvisor.Vmm.Machine.MachineConfig;
 
 namespace Podvisor.Cli;

@@ -173,12 +173,9 @@ public sealed class ControlServer : IAsyncDisposable
         string header = request.Headers.Authorization.ToString();
         const string Scheme = "Bearer ";
         string? given = header.StartsWith(Scheme, StringComparison.Ordinal) ? header[Scheme.Length..].Trim()
-            : request.Headers[TokenHeader].ToString() is { Length: > 0 } proxied ? proxied.Trim() : null;
+            : request.Headers[ControlApiHeaders.Token].ToString() is { Length: > 0 } proxied ? proxied.Trim() : null;
         return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), token);
     }
-
-    /// <summary>The token's header for requests through the API server's pod proxy (which keeps it, but not Authorization).</summary>
-    public const string TokenHeader = "X-Podvisor-Token";
 
     private static bool MigrationUnderWay(IVmControl vm) => vm.Migration is { Role: LauncherMigrationStatus.Source, Phase: LauncherMigrationPhases.Transferring };
 

@@ -1,4 +1,5 @@
 using Podvisor.Api;
+using Podvisor.Domain;
 using Podvisor.Launcher.Network;
 using Podvisor.Vmm.Machine;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
+using Podvisor.Api.Control;
 
 namespace Podvisor.Launcher.Tests;
 
@@ -54,7 +55,7 @@ public sealed class ConsoleWebSocketTests : IAsyncDisposable
 
     [Theory]
     [InlineData("Authorization", "Bearer " + Token)]
-    [InlineData(ControlServer.TokenHeader, Token)]                 // as it arrives through the API server's pod proxy
+    [InlineData(ControlApiHeaders.Token, Token)]                 // as it arrives through the API server's pod proxy
     public async Task OutputReachesTheClientAndWhatItSendsIsTyped(string header, string value)
     {
         int port = await StartAsync();
@@ -82,7 +83,7 @@ public sealed class ConsoleWebSocketTests : IAsyncDisposable
     public async Task WithoutTheTokenThereIsNoConsole()
     {
         int port = await StartAsync();
-        using var socket = Socket(ControlServer.TokenHeader, "wrong-token-0123456789");
+        using var socket = Socket(ControlApiHeaders.Token, "wrong-token-0123456789");
         var e = await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"wss://127.0.0.1:{port}/v1/console"), _ct));
         Assert.Contains("401", e.Message);
         Assert.Equal(0, _output.ClientCount);
@@ -94,7 +95,7 @@ public sealed class ConsoleWebSocketTests : IAsyncDisposable
         int port = await StartAsync();
         using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
         using var request = new HttpRequestMessage(HttpMethod.Get, $"https://127.0.0.1:{port}/v1/console");
-        request.Headers.Add(ControlServer.TokenHeader, Token);
+        request.Headers.Add(ControlApiHeaders.Token, Token);
         using var response = await http.SendAsync(request, _ct);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("WebSocket", await response.Content.ReadAsStringAsync(_ct));

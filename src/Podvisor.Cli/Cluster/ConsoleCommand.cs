@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Runtime.InteropServices;
+using Podvisor.Api.Control;
 
 namespace Podvisor.Cli.Cluster;
 
@@ -62,7 +63,7 @@ internal static class ConsoleCommand
         try
         {
             return await cluster.ConnectWebSocketAsync(target.ProxyPath,
-                new Dictionary<string, string> { [Launcher.ControlServer.TokenHeader] = target.Token }, cancellationToken);
+                new Dictionary<string, string> { [ControlApiHeaders.Token] = target.Token }, cancellationToken);
         }
         catch (WebSocketException e) when (e.InnerException is HttpRequestException or IOException)
         {

@@ -3,7 +3,7 @@ using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Machine;
 
-namespace Podvisor.Launcher;
+namespace Podvisor.Domain;
 
 /// <summary>
 /// What a VMI's domain means for the VMM, wherever the VM runs (a launcher pod, <c>podvisor run</c>): vCPUs,
@@ -48,10 +48,14 @@ public static class DomainMachine
 
     public static DiskConfig DiskOf(Disk disk, string image) => new(image, disk.DiskTarget?.ReadOnly == true, disk.Serial, IoModeOf(disk));
 
-    /// <summary>Creates a sparse file of <paramref name="capacity"/> (a Kubernetes quantity); fails if it exists.</summary>
+    /// <summary>
+    /// Creates a sparse file of <paramref name="capacity"/> (a Kubernetes quantity, which validation has checked);
+    /// fails if it exists.
+    /// </summary>
     public static void CreateSparse(string path, string capacity)
     {
-        if (!Quantities.TryParseBytes(capacity, out ulong bytes)) throw new LauncherException($"{path}: capacity {capacity} is not a quantity of bytes");
+        if (!Quantities.TryParseBytes(capacity, out ulong bytes))
+            throw new ArgumentException($"{path}: capacity {capacity} is not a quantity of bytes", nameof(capacity));
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         file.SetLength((long)bytes);
     }
