@@ -79,6 +79,33 @@ public sealed class InformerTests(CrdApiServerFixture fixture) : IClassFixture<C
         return running;
     }
 
+    /// <summary>
+    /// An operator stopped while an informer waited to list again after an API error (a restart during a burst did it)
+    /// must stop cleanly: the wait's cancellation once escaped RunAsync and failed the operator's shutdown.
+    /// </summary>
+    [Fact]
+    public async Task StoppedWhileWaitingToListAgainItEndsWithoutAnError()
+    {
+        int lists = 0;
+        var informer = new Informer<VirtualMachine>(
+            _ =>
+            {
+                Interlocked.Increment(ref lists);
+                throw new HttpRequestException("connection refused");
+            },
+            (_, _, _) => throw new InvalidOperationException("never watched: the list always fails"));
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => informer.RunAsync(stop.Token), Ct);
+        await Eventually(() => Volatile.Read(ref lists) >= 1, "the first list");
+        await Task.Delay(100, Ct);                                   // inside the 1 s wait before the next list
+
+        await stop.CancelAsync();
+
+        await loop.WaitAsync(TimeSpan.FromSeconds(5), Ct);          // rethrows if RunAsync ended with an exception
+        Assert.True(loop.IsCompletedSuccessfully);
+        Assert.Equal(1, Volatile.Read(ref lists));
+    }
+
     [Fact]
     public async Task ListsWhatExistsThenFollowsCreatesUpdatesAndDeletes()
     {

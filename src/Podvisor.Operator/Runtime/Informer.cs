@@ -84,7 +84,8 @@ public sealed class Informer<T> where T : class, IKubernetesObject<V1ObjectMeta>
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException or KubernetesException)
             {
                 _log?.Invoke($"{typeof(T).Name}: {e.Message}; listing again in 1 s");
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                // Stopped during the wait: the loop's condition ends it, as a stop anywhere else does (no exception).
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }
