@@ -79,7 +79,7 @@ public sealed class IncomingMigration : IDisposable
             span?.SetTag("podvisor.migration.bytes", (long)received.Bytes);
             span?.SetTag("podvisor.migration.restore_ms", received.RestoreState.TotalMilliseconds);
             _log($"migration {_migrationUid}: the VM arrived ({received.Bytes >> 20} MiB in {received.Total.TotalSeconds:0.00} s, " +
-                $"{received.Applying.TotalSeconds:0.00} s of it putting pages into guest memory; machine state read in " +
+                $"{received.ReceivingPages.TotalSeconds:0.00} s of it reading pages into guest memory; machine state read in " +
                 $"{received.ParseState.TotalMilliseconds:0.0} ms, restored in {received.RestoreState.TotalMilliseconds:0.0} ms) and runs here");
         }
         catch (Exception e) when (e is MigrationException or IOException or SocketException or AuthenticationException or OperationCanceledException)

@@ -13,10 +13,11 @@ namespace Podvisor.Vmm.Migration;
 public static class MigrationReceiver
 {
     /// <summary>
-    /// What the target saw of a migration it completed: how long it spent putting pages into guest memory (the rest of
-    /// the transfer it waited on the link, decryption included); in the downtime, reading the machine state and restoring it.
+    /// What the target saw of a migration it completed: how long it spent reading page batches into guest memory once
+    /// their headers had arrived (decryption and the copy; the rest of the transfer it waited for the link); in the
+    /// downtime, reading the machine state and restoring it.
     /// </summary>
-    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState, TimeSpan Applying = default);
+    public sealed record Received(ulong Bytes, ulong Pages, TimeSpan Total, TimeSpan ParseState, TimeSpan RestoreState, TimeSpan ReceivingPages = default);
 
     public static async Task<Received> RunAsync(VirtualMachine vm, Stream link, MigrationOptions options, CancellationToken cancel)
     {
@@ -36,30 +37,34 @@ public static class MigrationReceiver
         await channel.SendAsync(MigrationMessage.Accept, ReadOnlyMemory<byte>.Empty, cancel);
 
         ulong pageCount = vm.Memory.Size / GuestRam.PageSize, bytes = 0, pages = 0;
-        long applyingTicks = 0;
+        long receivingTicks = 0;
         var host = vm.Memory.Host;
+        GuestPages ram = (page, count) => host.GetMemory(page * GuestRam.PageSize, count * PageBatch.PageSize);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         while (true)
         {
             idle.CancelAfter(options.LinkIdleTimeout);
             MigrationMessage type;
-            ReadOnlyMemory<byte> payload;
+            ReadOnlyMemory<byte> payload = default;
             try
             {
-                (type, payload) = await channel.ReceiveAsync(idle.Token);
+                (type, int length) = await channel.ReceiveHeaderAsync(idle.Token);
+                bytes += (ulong)length + 5;
+                if (type == MigrationMessage.Pages)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    pages += (ulong)await channel.ReceivePagesAsync(length, pageCount, ram, idle.Token);
+                    receivingTicks += Stopwatch.GetTimestamp() - start;
+                    continue;
+                }
+                payload = await channel.ReceivePayloadAsync(type, length, idle.Token);
             }
             catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
             {
                 throw new MigrationException($"the source sent nothing for {options.LinkIdleTimeout.TotalSeconds:0} s");
             }
-            bytes += (ulong)payload.Length + 5;
             switch (type)
             {
-                case MigrationMessage.Pages:
-                    long start = Stopwatch.GetTimestamp();
-                    pages += (ulong)PageBatch.Apply(payload.Span, pageCount, page => host.GetSpan(page * GuestRam.PageSize, PageBatch.PageSize));
-                    applyingTicks += Stopwatch.GetTimestamp() - start;
-                    break;
                 case MigrationMessage.Sync:
                     await channel.SendAsync(MigrationMessage.Synced, ReadOnlyMemory<byte>.Empty, cancel);
                     break;
@@ -92,7 +97,7 @@ public static class MigrationReceiver
                     }
                     vm.Start();
                     await channel.SendAsync(MigrationMessage.Running, ReadOnlyMemory<byte>.Empty, cancel);
-                    return new Received(bytes, pages, clock.Elapsed, parsed, restored, Stopwatch.GetElapsedTime(0, applyingTicks));
+                    return new Received(bytes, pages, clock.Elapsed, parsed, restored, Stopwatch.GetElapsedTime(0, receivingTicks));
                 default:
                     throw new MigrationException($"the source sent {type} during the memory transfer");
             }

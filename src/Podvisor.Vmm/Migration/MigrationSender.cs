@@ -20,6 +20,7 @@ public sealed class MigrationSender
     private readonly MigrationOptions _options;
     private readonly IProgress<MigrationProgress>? _progress;
     private readonly PageBatch _batch = new();
+    private readonly GuestPages _guestPages;
     private readonly Stopwatch _clock = new();
     private ulong _bytesSent, _pagesSent, _zeroPages;
     private long _writingTicks, _syncingTicks;
@@ -39,6 +40,7 @@ public sealed class MigrationSender
         _options = options ?? new MigrationOptions();
         _options.Validate();
         _progress = progress;
+        _guestPages = (page, pages) => vm.Memory.Host.GetMemory(page * GuestRam.PageSize, pages * PageBatch.PageSize);
     }
 
     /// <summary>Migrates the running VM over the link. On success the VM here is stopped (<see cref="StopReason.Migrated"/>).</summary>
@@ -242,11 +244,10 @@ public sealed class MigrationSender
     {
         _stop.ThrowIfCancellationRequested();
         if (_batch.Count == 0) return;
-        var payload = _batch.Payload;
         long start = Stopwatch.GetTimestamp();
-        await _channel.SendAsync(MigrationMessage.Pages, payload, token, flush: false);
+        await _channel.SendPagesAsync(_batch, _guestPages, token);
         _writingTicks += Stopwatch.GetTimestamp() - start;
-        _bytesSent += (ulong)payload.Length + 5;
+        _bytesSent += (ulong)_batch.PayloadLength + 5;
         _batch.Clear();
     }
 

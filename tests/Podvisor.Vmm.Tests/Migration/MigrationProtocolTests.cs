@@ -15,40 +15,74 @@ public sealed class MigrationProtocolTests
         return page;
     }
 
-    [Fact]
-    public void APageBatchCarriesPagesAndZerosToTheirPlaces()
+    private static GuestPages Ram(byte[] ram) => (page, pages) => ram.AsMemory((int)page * PageBatch.PageSize, pages * PageBatch.PageSize);
+
+    /// <summary>Sends the batch from <paramref name="source"/> over a pipe; the other end reads it into <paramref name="target"/>.</summary>
+    private static async Task<(int Length, int Pages)> CrossAsync(PageBatch batch, GuestPages source, ulong targetPages, GuestPages target)
     {
-        var batch = new PageBatch();
-        Assert.False(batch.Add(3, Page(0xab)));
-        Assert.True(batch.Add(7, new byte[PageBatch.PageSize]));
-        Assert.False(batch.Add(0, Page(0x01)));
-        Assert.Equal(4 + 3 * 8 + 2 * PageBatch.PageSize, batch.Payload.Length);     // zeros travel as their number alone
-
-        var ram = new byte[8 * PageBatch.PageSize];
-        ram.AsSpan(7 * PageBatch.PageSize, PageBatch.PageSize).Fill(0xee);           // stale contents the zeros replace
-        int applied = PageBatch.Apply(batch.Payload.Span, 8, p => ram.AsSpan((int)p * PageBatch.PageSize, PageBatch.PageSize));
-
-        Assert.Equal(3, applied);
-        Assert.Equal(Page(0xab), ram.AsSpan(3 * PageBatch.PageSize, PageBatch.PageSize).ToArray());
-        Assert.Equal(Page(0x01), ram.AsSpan(0, PageBatch.PageSize).ToArray());
-        Assert.False(ram.AsSpan(7 * PageBatch.PageSize, PageBatch.PageSize).ContainsAnyExcept((byte)0));
-        batch.Clear();
-        Assert.Equal(0, batch.Count);
-        Assert.Equal(4, batch.Payload.Length);
+        var cancel = TestContext.Current.CancellationToken;
+        var (a, b) = Pipe();
+        var sending = new MigrationChannel(a).SendPagesAsync(batch, source, cancel);
+        var receiver = new MigrationChannel(b);
+        var (type, length) = await receiver.ReceiveHeaderAsync(cancel);
+        Assert.Equal(MigrationMessage.Pages, type);
+        int pages = await receiver.ReceivePagesAsync(length, targetPages, target, cancel);
+        await sending;
+        return (length, pages);
     }
 
     [Fact]
-    public void ZeroPagesLeaveUntouchedTargetMemoryUnallocated()
+    public async Task APageBatchCarriesPagesAndZerosToTheirPlaces()
+    {
+        var source = new byte[16 * PageBatch.PageSize];
+        byte fill = 0x10;
+        foreach (int p in new[] { 0, 3, 4, 9, 10, 11, 12, 13 }) Page(fill++).CopyTo(source, p * PageBatch.PageSize);
+        var batch = new PageBatch();
+        Assert.False(batch.Add(3, source.AsSpan(3 * PageBatch.PageSize, PageBatch.PageSize)));
+        Assert.True(batch.Add(7, source.AsSpan(7 * PageBatch.PageSize, PageBatch.PageSize)));
+        Assert.False(batch.Add(4, source.AsSpan(4 * PageBatch.PageSize, PageBatch.PageSize)));
+        Assert.False(batch.Add(0, source.AsSpan(0, PageBatch.PageSize)));
+        for (ulong p = 9; p <= 13; p++) batch.Add(p, source.AsSpan((int)p * PageBatch.PageSize, PageBatch.PageSize));   // a run long enough to go unstaged
+        Assert.Equal(4 + 9 * 8 + 8 * PageBatch.PageSize, batch.PayloadLength);     // zeros travel as their number alone
+
+        var target = new byte[16 * PageBatch.PageSize];
+        target.AsSpan(7 * PageBatch.PageSize, PageBatch.PageSize).Fill(0xee);        // stale contents the zeros replace
+        var (length, pages) = await CrossAsync(batch, Ram(source), 16, Ram(target));
+
+        Assert.Equal(batch.PayloadLength, length);
+        Assert.Equal(9, pages);
+        Assert.Equal(source, target);
+        batch.Clear();
+        Assert.Equal(0, batch.Count);
+        Assert.Equal(4, batch.PayloadLength);
+    }
+
+    [Fact]
+    public void RunsFollowGuestRamAndStopAtZerosGapsAndGibBoundaries()
+    {
+        const ulong b = PageBatch.RunBoundaryPages;
+        ulong[] words = [5 << 1, 6 << 1, 7 << 1 | 1, 8 << 1, 10 << 1, 9 << 1, (b - 1) << 1, b << 1, (b + 1) << 1];
+        var runs = new List<PageRun>();
+        int index = 0;
+        while (PageBatch.NextRun(words, ref index, out var run)) runs.Add(run);
+        Assert.Equal(
+            [new(5, 2, false), new(7, 1, true), new(8, 1, false), new(10, 1, false), new(9, 1, false), new(b - 1, 1, false), new(b, 2, false)],
+            runs);
+    }
+
+    [Fact]
+    public async Task ZeroPagesLeaveUntouchedTargetMemoryUnallocated()
     {
         const int pages = 8192;                                      // 32 MiB of zero pages, as a balloon's freed memory arrives
         using var memory = new Podvisor.Kvm.HostMemory(pages * (ulong)PageBatch.PageSize, transparentHugePages: true);
         memory.Write(5 * PageBatch.PageSize, Page(0x77));             // one page the target holds stale contents in
+        GuestPages target = (page, count) => memory.GetMemory(page * PageBatch.PageSize, count * PageBatch.PageSize);
         var batch = new PageBatch();
         for (int page = 0; page < pages; page++)
         {
-            batch.Add((ulong)page, new byte[PageBatch.PageSize]);
+            batch.AddZero((ulong)page);
             if (!batch.IsFull && page != pages - 1) continue;
-            PageBatch.Apply(batch.Payload.Span, pages, p => memory.GetSpan(p * PageBatch.PageSize, PageBatch.PageSize));
+            await CrossAsync(batch, (_, _) => throw new InvalidOperationException("a zero page was read"), pages, target);
             batch.Clear();
         }
 
@@ -67,26 +101,45 @@ public sealed class MigrationProtocolTests
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
 
-    [Fact]
-    public void AHostileBatchIsRefusedBeforeAnythingOutsideGuestMemoryIsTouched()
+    /// <summary>A Pages frame as a hostile source could write it: <paramref name="length"/>, a count, words, then <paramref name="data"/> bytes.</summary>
+    private static byte[] PagesFrame(int length, int count, ulong[] words, int data)
     {
-        var batch = new PageBatch();
-        batch.Add(8, Page(0x42));       // one past the end of an 8-page guest
+        var frame = new byte[5 + 4 + words.Length * 8 + data];
+        frame[0] = (byte)MigrationMessage.Pages;
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(1), length);
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(5), count);
+        for (int i = 0; i < words.Length; i++) BinaryPrimitives.WriteUInt64LittleEndian(frame.AsSpan(9 + i * 8), words[i]);
+        frame.AsSpan(9 + words.Length * 8).Fill(0x42);
+        return frame;
+    }
+
+    [Fact]
+    public async Task AHostileBatchIsRefusedBeforeAnythingOutsideGuestMemoryIsTouched()
+    {
+        var cancel = TestContext.Current.CancellationToken;
         var ram = new byte[8 * PageBatch.PageSize];
-        Span<byte> Span(ulong p) => ram.AsSpan((int)p * PageBatch.PageSize, PageBatch.PageSize);
+        async Task<MigrationException> Receive(byte[] frame, bool close = false)
+        {
+            var (a, b) = Pipe();
+            await b.WriteAsync(frame, cancel);
+            await b.FlushAsync(cancel);
+            if (close) b.Dispose();
+            var channel = new MigrationChannel(a);
+            var (_, length) = await channel.ReceiveHeaderAsync(cancel);
+            return await Assert.ThrowsAsync<MigrationException>(() => channel.ReceivePagesAsync(length, 8, Ram(ram), cancel));
+        }
+        const int page = PageBatch.PageSize;
 
-        Assert.Contains("page 8; guest memory has 8", Assert.Throws<MigrationException>(() => PageBatch.Apply(batch.Payload.Span, 8, Span)).Message);
-
-        batch.Clear();
-        batch.Add(1, Page(0x42));
-        var cut = batch.Payload[..^1].ToArray();
-        Assert.Contains("cut short", Assert.Throws<MigrationException>(() => PageBatch.Apply(cut, 8, Span)).Message);
-        byte[] trailing = [.. batch.Payload.ToArray(), 0];
-        Assert.Contains("after its 1 pages", Assert.Throws<MigrationException>(() => PageBatch.Apply(trailing, 8, Span)).Message);
-        var huge = new byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(huge, PageBatch.MaxPages + 1);
-        Assert.Contains("at most", Assert.Throws<MigrationException>(() => PageBatch.Apply(huge, 8, Span)).Message);
-        Assert.Contains("without its count", Assert.Throws<MigrationException>(() => PageBatch.Apply([1, 2], 8, Span)).Message);
+        Assert.Contains("page 8; guest memory has 8", (await Receive(PagesFrame(4 + 16 + page, 2, [1 << 1, 8 << 1], page))).Message);
+        Assert.Contains("its 1 pages (1 with data) take", (await Receive(PagesFrame(4 + 8 + page + 1, 1, [1 << 1], page + 1))).Message);
+        Assert.Contains("its 2 pages (1 with data) take", (await Receive(PagesFrame(4 + 16, 2, [1 << 1, 2 << 1 | 1], 0))).Message);
+        Assert.Contains("at most", (await Receive(PagesFrame(4, PageBatch.MaxPages + 1, [], 0))).Message);
+        Assert.Contains("at most", (await Receive(PagesFrame(4, -1, [], 0))).Message);
+        Assert.Contains("cannot hold the words of its 3 pages", (await Receive(PagesFrame(4 + 16, 3, [1 << 1, 2 << 1], 0))).Message);
+        Assert.Contains("without its count", (await Receive([(byte)MigrationMessage.Pages, 2, 0, 0, 0, 1, 2])).Message);
+        Assert.False(ram.AsSpan().ContainsAnyExcept((byte)0));      // every one refused before any page was written
+        Assert.Contains("closed the connection while this side waited for a Pages message",
+            (await Receive(PagesFrame(4 + 8 + page, 1, [3 << 1], page - 1), close: true)).Message);
     }
 
     private static (Stream A, Stream B) Pipe()
