@@ -8,13 +8,15 @@ namespace Podvisor.Operator.Runtime;
 /// One active operator among its replicas, by a coordination.k8s.io Lease (KubernetesClient's elector).
 /// The work runs only while this replica holds the lease and is cancelled the moment it does not: a
 /// replica that lost the lease must stop acting at once (then exit, as controller-runtime's managers do).
-/// Timings: a dead leader's lease runs out after at most <see cref="LeaseDuration"/>, and a candidate
-/// retries every <see cref="RetryPeriod"/>, so another replica leads within ~12 s.
+/// Timings: a candidate looks at the lease every <see cref="RetryPeriod"/>; it starts the lease's
+/// <see cref="LeaseDuration"/> from when it saw the dead leader's last renewal (clocks of other machines are not
+/// trusted), so it leads at most LeaseDuration + 2 × RetryPeriod (12 s) plus two API round trips after the leader's
+/// death. With a 2 s retry that bound was 14 s, and a loaded CI machine took a takeover past 15 s.
 /// </summary>
 public sealed class LeaderElection(IKubernetes client, string leaseNamespace, string leaseName, string identity, Action<string>? log = null)
 {
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(10), RenewDeadline = TimeSpan.FromSeconds(7),
-        RetryPeriod = TimeSpan.FromSeconds(2);
+        RetryPeriod = TimeSpan.FromSeconds(1);
 
     private volatile bool _isLeader;
     private volatile string? _leader;

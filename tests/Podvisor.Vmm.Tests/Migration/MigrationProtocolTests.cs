@@ -58,6 +58,28 @@ public sealed class MigrationProtocolTests
     }
 
     [Fact]
+    public async Task AFullBatchOfScatteredPagesCrossesThroughTheStagingBufferIntact()
+    {
+        const int pages = 2 * PageBatch.MaxPages;
+        var source = new byte[pages * PageBatch.PageSize];
+        Random.Shared.NextBytes(source);
+        var batch = new PageBatch();
+        for (int p = 1; p < pages; p += 2) batch.Add((ulong)p, source.AsSpan(p * PageBatch.PageSize, PageBatch.PageSize));   // no two adjacent: 1 MiB staged
+        Assert.True(batch.IsFull);
+
+        var target = new byte[source.Length];
+        var (length, count) = await CrossAsync(batch, Ram(source), pages, Ram(target));
+
+        Assert.Equal(PageBatch.MaxBytes, length);
+        Assert.Equal(PageBatch.MaxPages, count);
+        for (int p = 0; p < pages; p++)
+        {
+            var expected = p % 2 == 1 ? source.AsSpan(p * PageBatch.PageSize, PageBatch.PageSize) : new byte[PageBatch.PageSize];
+            Assert.True(expected.SequenceEqual(target.AsSpan(p * PageBatch.PageSize, PageBatch.PageSize)), $"page {p}");
+        }
+    }
+
+    [Fact]
     public void RunsFollowGuestRamAndStopAtZerosGapsAndGibBoundaries()
     {
         const ulong b = PageBatch.RunBoundaryPages;
