@@ -38,8 +38,7 @@ public static class MigrationReceiver
 
         ulong pageCount = vm.Memory.Size / GuestRam.PageSize, bytes = 0, pages = 0;
         long receivingTicks = 0;
-        var host = vm.Memory.Host;
-        GuestPages ram = (page, count) => host.GetMemory(page * GuestRam.PageSize, count * PageBatch.PageSize);
+        var ram = PageBatch.PagesOf(vm.Memory.Host);
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         while (true)
         {

@@ -40,7 +40,7 @@ public sealed class MigrationSender
         _options = options ?? new MigrationOptions();
         _options.Validate();
         _progress = progress;
-        _guestPages = (page, pages) => vm.Memory.Host.GetMemory(page * GuestRam.PageSize, pages * PageBatch.PageSize);
+        _guestPages = PageBatch.PagesOf(vm.Memory.Host);
     }
 
     /// <summary>Migrates the running VM over the link. On success the VM here is stopped (<see cref="StopReason.Migrated"/>).</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Podvisor.Kvm;
 
 namespace Podvisor.Vmm.Migration;
 
@@ -21,6 +22,10 @@ public sealed class PageBatch
     public const ulong RunBoundaryPages = (1UL << 30) / PageSize;
 
     private readonly ulong[] _words = new ulong[MaxPages];
+
+    /// <summary>The runs' pages in the guest RAM mapping <paramref name="ram"/> (page numbers are the mapping's, as on the wire).</summary>
+    public static GuestPages PagesOf(HostMemory ram) =>
+        (firstPage, pages) => ram.GetMemory(firstPage * PageSize, pages * PageSize);
 
     public int Count { get; private set; }
 
@@ -92,10 +97,10 @@ public sealed class PageBatch
 
     /// <summary>
     /// Checks a received head ([count][words], <paramref name="head"/> holding exactly the words the count announces)
-    /// against the frame's length and guest memory, and copies the words to <paramref name="words"/>; returns the
-    /// count. Nothing has been written to guest memory yet.
+    /// against the frame's length and guest memory, and copies the words to <paramref name="words"/>. Nothing has been
+    /// written to guest memory yet.
     /// </summary>
-    public static int ParseHead(ReadOnlySpan<byte> head, int frameLength, ulong pageCount, Span<ulong> words)
+    public static void ParseHead(ReadOnlySpan<byte> head, int frameLength, ulong pageCount, Span<ulong> words)
     {
         int count = BinaryPrimitives.ReadInt32LittleEndian(head);
         int dataPages = 0;
@@ -109,7 +114,6 @@ public sealed class PageBatch
         long expected = 4 + count * 8L + (long)dataPages * PageSize;
         if (frameLength != expected)
             throw new MigrationException($"a Pages message of {frameLength} bytes; its {count} pages ({dataPages} with data) take {expected}");
-        return count;
     }
 
     /// <summary>The count a received head announces, checked before its words are read.</summary>

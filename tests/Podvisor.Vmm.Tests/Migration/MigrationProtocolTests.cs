@@ -98,13 +98,12 @@ public sealed class MigrationProtocolTests
         const int pages = 8192;                                      // 32 MiB of zero pages, as a balloon's freed memory arrives
         using var memory = new Podvisor.Kvm.HostMemory(pages * (ulong)PageBatch.PageSize, transparentHugePages: true);
         memory.Write(5 * PageBatch.PageSize, Page(0x77));             // one page the target holds stale contents in
-        GuestPages target = (page, count) => memory.GetMemory(page * PageBatch.PageSize, count * PageBatch.PageSize);
         var batch = new PageBatch();
         for (int page = 0; page < pages; page++)
         {
             batch.AddZero((ulong)page);
             if (!batch.IsFull && page != pages - 1) continue;
-            await CrossAsync(batch, (_, _) => throw new InvalidOperationException("a zero page was read"), pages, target);
+            await CrossAsync(batch, (_, _) => throw new InvalidOperationException("a zero page was read"), pages, PageBatch.PagesOf(memory));
             batch.Clear();
         }
 
