@@ -160,7 +160,7 @@ public sealed class LauncherMigrationTests : IAsyncDisposable
         Assert.True(done.BytesTransferred > 256 * 4096 && done.Iterations >= 1, $"{done.BytesTransferred} bytes in {done.Iterations} rounds");
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join("\n", _log));
         // The link uses the suite that encrypts fastest here (AES-128-GCM with AES in hardware), not OpenSSL's first pick.
-        Assert.Contains(_log, l => l.Contains($"(Tls13, {Migration.MigrationTls.PreferredCipherSuites[0]})", StringComparison.Ordinal));
+        Assert.Contains(_log, l => l.Contains($"(TLSv1.3, {Migration.MigrationTls.PreferredCipherSuites[0]})", StringComparison.Ordinal));
 
         var stopped = await source.Run.WaitAsync(TimeSpan.FromSeconds(30), _ct);
         Assert.Equal(StopReason.Migrated, stopped.Reason);

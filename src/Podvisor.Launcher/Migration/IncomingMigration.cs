@@ -105,7 +105,7 @@ public sealed class IncomingMigration : IDisposable
             var from = client.Client.RemoteEndPoint;      // before a failed handshake disposes the socket
             try
             {
-                var link = await _tls.AcceptAsync(client.GetStream(), cancellationToken);
+                var link = await _tls.AcceptAsync(client.Client, cancellationToken);
                 _listener.Stop();                 // the source is here: nobody else
                 return link;
             }

@@ -115,17 +115,17 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
                     throw new MigrationException($"cannot connect to the target at {target}: {e.Message}");
                 }
             }
-            SslStream link;
+            Podvisor.Kvm.Tls.TlsSocketStream link;
             try
             {
-                link = await tls.ConnectAsync(tcp.GetStream(), _cancel.Token);
+                link = await tls.ConnectAsync(tcp.Client, _cancel.Token);
             }
             catch (Exception e) when (e is AuthenticationException or IOException || e is OperationCanceledException && !_cancel.IsCancellationRequested)
             {
                 throw new MigrationException($"the target at {target} failed the mutual TLS handshake: {IncomingMigration.TlsFailure(e)}");
             }
             await using var _ = link;
-            log($"migration {uid}: sending the VM to {target} ({link.SslProtocol}, {link.NegotiatedCipherSuite})");
+            log($"migration {uid}: sending the VM to {target} ({link.Protocol}, {link.CipherSuite})");
             var result = await new MigrationSender(vm, link, OptionsOf(_request), this).RunAsync(_cancel.Token);
             Update(s => s with
             {
