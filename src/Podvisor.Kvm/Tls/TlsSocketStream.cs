@@ -49,7 +49,8 @@ public sealed class TlsSocketStream : Stream
         {
             var (want, failure) = Step(static s => LibSsl.SSL_do_handshake(s), out _);
             if (want == Want.Done) break;
-            if (want == Want.Failed) throw new AuthenticationException(HandshakeFailure(failure));
+            // The peer's EOF mid-handshake comes back as a clean close (SSL_OP_IGNORE_UNEXPECTED_EOF): a failure too.
+            if (want is Want.Failed or Want.Closed) throw new AuthenticationException(HandshakeFailure(failure));
             Wait(want, cancellationToken);
         }
         lock (_lock)

@@ -236,6 +236,26 @@ public sealed class TlsSocketStreamTests
     }
 
     [Fact]
+    public async Task APeerThatHangsUpMidHandshakeFailsItAtOnce()
+    {
+        using var context = Credentials.Issue("hang-up").Context();
+        var (c, s) = await ConnectedPairAsync();
+        c.Dispose();
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        bounded.CancelAfter(TimeSpan.FromSeconds(10));      // a handshake that spins on the closed socket ends here, failing the test
+        var refused = await Assert.ThrowsAsync<AuthenticationException>(() => context.AcceptAsync(s, bounded.Token));
+        Assert.Contains("the peer closed the connection", refused.Message, StringComparison.Ordinal);
+
+        // Hanging up after the client's first flight, too.
+        (c, s) = await ConnectedPairAsync();
+        var connecting = context.ConnectAsync(c, bounded.Token);
+        var first = new byte[64];
+        Assert.True(await s.ReceiveAsync(first, Ct) > 0);
+        s.Dispose();
+        await Assert.ThrowsAsync<AuthenticationException>(() => connecting);
+    }
+
+    [Fact]
     public async Task EndsSpeakingDifferentVersionsDoNotConnect()
     {
         var credentials = Credentials.Issue("versions");
