@@ -232,7 +232,7 @@ public sealed class TlsSocketStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    /// <summary>Nothing is held back: each write went to the socket (or the kernel's TLS) before it returned.</summary>
+    /// <summary>Nothing is held back: each write went to the socket before it returned.</summary>
     public override void Flush() { }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -12,8 +12,8 @@ namespace Podvisor.Launcher.Migration;
 /// certificate chains to the migration's own CA (<see cref="TlsMaterial"/>). Host names are not checked:
 /// the CA exists for this one migration, so a certificate it signed identifies a party to it whatever address it
 /// is reached at (pod IPs are not in certificates). Every byte of guest memory goes through it, so the link is
-/// OpenSSL on the socket itself (<see cref="TlsSocketStream"/>: no copies through .NET's buffers, and the kernel's
-/// TLS where the node has it) with the cipher suite that encrypts fastest where the launcher runs
+/// OpenSSL on the socket itself (<see cref="TlsSocketStream"/>: no copies through .NET's buffers; kernel TLS measured
+/// slower, docs/migration.md) with the cipher suite that encrypts fastest where the launcher runs
 /// (<see cref="PreferredCipherSuites"/>).
 /// </summary>
 public sealed class MigrationTls : IDisposable
