@@ -11,12 +11,11 @@ internal static unsafe partial class LibSsl
 {
     private const string Ssl = "libssl.so.3", Crypto = "libcrypto.so.3";
 
-    public const int Tls12Version = 0x0303, Tls13Version = 0x0304;
     public const int CtrlMode = 33, CtrlSetMinProtoVersion = 123, CtrlSetMaxProtoVersion = 124;
     public const long ModeEnablePartialWrite = 0x1, ModeAcceptMovingWriteBuffer = 0x2;
     public const ulong OpIgnoreUnexpectedEof = 1UL << 7, OpNoCompression = 1UL << 17, OpCipherServerPreference = 1UL << 22, OpNoRenegotiation = 1UL << 30;
     public const int VerifyPeer = 0x01, VerifyFailIfNoPeerCert = 0x02;
-    public const int ErrorNone = 0, ErrorSsl = 1, ErrorWantRead = 2, ErrorWantWrite = 3, ErrorSyscall = 5, ErrorZeroReturn = 6;
+    public const int ErrorNone = 0, ErrorWantRead = 2, ErrorWantWrite = 3, ErrorSyscall = 5, ErrorZeroReturn = 6;
 
     [LibraryImport(Ssl)] public static partial nint TLS_method();
     [LibraryImport(Ssl)] public static partial nint SSL_CTX_new(nint method);
@@ -28,7 +27,6 @@ internal static unsafe partial class LibSsl
     [LibraryImport(Ssl)] public static partial int SSL_CTX_set_num_tickets(nint ctx, nuint tickets);
     [LibraryImport(Ssl)] public static partial int SSL_CTX_use_certificate(nint ctx, nint x509);
     [LibraryImport(Ssl)] public static partial int SSL_CTX_use_PrivateKey(nint ctx, nint pkey);
-    [LibraryImport(Ssl)] public static partial int SSL_CTX_check_private_key(nint ctx);
     [LibraryImport(Ssl)] public static partial nint SSL_CTX_get_cert_store(nint ctx);
     [LibraryImport(Ssl)] public static partial void SSL_CTX_set_verify(nint ctx, int mode, nint callback);
 

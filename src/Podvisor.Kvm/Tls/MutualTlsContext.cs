@@ -42,34 +42,13 @@ public sealed class MutualTlsContext : IDisposable
             // No session tickets: connections are not resumed.
             LibSsl.SSL_CTX_set_num_tickets(context, 0);
 
-            nint certificate = ReadPem(certificatePem, "certificate", LibSsl.PEM_read_bio_X509);
-            try
-            {
-                Require(LibSsl.SSL_CTX_use_certificate(context, certificate) == 1, "the certificate");
-            }
-            finally
-            {
-                LibSsl.X509_free(certificate);
-            }
-            nint key = ReadPem(keyPem, "private key", LibSsl.PEM_read_bio_PrivateKey);
-            try
-            {
-                Require(LibSsl.SSL_CTX_use_PrivateKey(context, key) == 1, "the private key (it must be the certificate's)");
-            }
-            finally
-            {
-                LibSsl.EVP_PKEY_free(key);
-            }
-            Require(LibSsl.SSL_CTX_check_private_key(context) == 1, "the private key (it must be the certificate's)");
-            nint ca = ReadPem(caPem, "CA certificate", LibSsl.PEM_read_bio_X509);
-            try
-            {
-                Require(LibSsl.X509_STORE_add_cert(LibSsl.SSL_CTX_get_cert_store(context), ca) == 1, "the CA certificate");
-            }
-            finally
-            {
-                LibSsl.X509_free(ca);
-            }
+            // Setting the key checks it against the certificate set before it (OpenSSL refuses one that is not its).
+            UsePem(certificatePem, "certificate", LibSsl.PEM_read_bio_X509, LibSsl.X509_free,
+                certificate => LibSsl.SSL_CTX_use_certificate(context, certificate), "the certificate");
+            UsePem(keyPem, "private key", LibSsl.PEM_read_bio_PrivateKey, LibSsl.EVP_PKEY_free,
+                key => LibSsl.SSL_CTX_use_PrivateKey(context, key), "the private key (it must be the certificate's)");
+            UsePem(caPem, "CA certificate", LibSsl.PEM_read_bio_X509, LibSsl.X509_free,
+                ca => LibSsl.X509_STORE_add_cert(LibSsl.SSL_CTX_get_cert_store(context), ca), "the CA certificate");
             LibSsl.SSL_CTX_set_verify(context, LibSsl.VerifyPeer | LibSsl.VerifyFailIfNoPeerCert, 0);
             return created;
         }
@@ -119,10 +98,13 @@ public sealed class MutualTlsContext : IDisposable
 
     private delegate nint PemReader(nint bio, nint existing, nint callback, nint userData);
 
-    private static unsafe nint ReadPem(string pem, string what, PemReader read)
+    /// <summary>Reads one PEM item, hands it to <paramref name="use"/> (which takes its own reference, as OpenSSL's
+    /// setters do) and frees it; <paramref name="use"/> returning anything but 1 is a refusal of <paramref name="refused"/>.</summary>
+    private static unsafe void UsePem(string pem, string what, PemReader read, Action<nint> free, Func<nint, int> use, string refused)
     {
         if (string.IsNullOrWhiteSpace(pem)) throw new TlsException($"the {what} PEM cannot be read: it is empty");
         byte[] bytes = Encoding.ASCII.GetBytes(pem);
+        nint item;
         fixed (byte* text = bytes)
         {
             // SAFETY: the BIO reads the pinned array in place and is freed before the array is unpinned.
@@ -130,14 +112,21 @@ public sealed class MutualTlsContext : IDisposable
             if (bio == 0) throw new TlsException($"BIO_new_mem_buf failed: {LibSsl.DrainErrors()}");
             try
             {
-                nint item = read(bio, 0, 0, 0);
+                item = read(bio, 0, 0, 0);
                 if (item == 0) throw new TlsException($"the {what} PEM cannot be read: {LibSsl.DrainErrors()}");
-                return item;
             }
             finally
             {
                 LibSsl.BIO_free(bio);
             }
+        }
+        try
+        {
+            Require(use(item) == 1, refused);
+        }
+        finally
+        {
+            free(item);
         }
     }
 

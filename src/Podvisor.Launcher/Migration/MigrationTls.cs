@@ -37,7 +37,8 @@ public sealed class MigrationTls : IDisposable
         try
         {
             ca = X509Certificate2.CreateFromPem(material.CaCertificatePem);
-            using (var certificate = X509Certificate2.CreateFromPem(material.CertificatePem, material.KeyPem))
+            // The key is read once, by OpenSSL (MutualTlsContext.Create refuses one that is not the certificate's).
+            using (var certificate = X509Certificate2.CreateFromPem(material.CertificatePem))
                 if (!PrivateCa.Trusts(ca, certificate, out string why))
                     throw new LauncherException($"the migration certificate does not chain to the migration CA: {why}");
             var context = MutualTlsContext.Create(material.CaCertificatePem, material.CertificatePem, material.KeyPem, Version, string.Join(':', PreferredCipherSuites));
@@ -56,7 +57,7 @@ public sealed class MigrationTls : IDisposable
     }
 
     /// <summary>TLS 1.3 only.</summary>
-    public const TlsVersion Version = TlsVersion.Tls13;
+    private const TlsVersion Version = TlsVersion.Tls13;
 
     /// <summary>
     /// TLS 1.3's suites in the order Go's TLS stack uses: with AES and carry-less multiply in hardware, AES-128-GCM first

@@ -1,7 +1,7 @@
-using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Podvisor.Api.Control;
+using Podvisor.Kvm.Tls;
 using Podvisor.Vmm.Machine;
 using Podvisor.Vmm.Migration;
 
@@ -115,7 +115,7 @@ public sealed class OutgoingMigration : IProgress<MigrationProgress>
                     throw new MigrationException($"cannot connect to the target at {target}: {e.Message}");
                 }
             }
-            Podvisor.Kvm.Tls.TlsSocketStream link;
+            TlsSocketStream link;
             try
             {
                 link = await tls.ConnectAsync(tcp.Client, _cancel.Token);
