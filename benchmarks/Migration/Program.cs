@@ -11,6 +11,7 @@ using Podvisor.EmulatedHost;
 // QEMU runs twice: over TLS (mutual, as KubeVirt's migrations are encrypted: the like-for-like comparison, ratios
 // against it) and over plain TCP.
 //   dotnet run -c Release --project benchmarks/Migration -- [--rounds 1] [--memory 1024] [--dirty-rate 2] [--dirty-set 64]
+//     [--vmm podvisor,qemu-tls,qemu] [--workload idle,dirty]   (which runs; all by default)
 string Arg(string name, string fallback) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? fallback;
 string kernel = Path.GetFullPath(Arg("--kernel", "../shared/guest/bzImage"));
 string baseInitrd = Path.GetFullPath(Arg("--initrd", "../shared/guest/initrd.gz"));
@@ -18,6 +19,18 @@ int rounds = int.Parse(Arg("--rounds", "1"));
 int memoryMiB = int.Parse(Arg("--memory", "1024"));
 int dirtyRate = int.Parse(Arg("--dirty-rate", "2"));
 int dirtySet = int.Parse(Arg("--dirty-set", "64"));
+string[] vmms = Arg("--vmm", "podvisor,qemu-tls,qemu").Split(',', StringSplitOptions.RemoveEmptyEntries);
+string[] workloadNames = Arg("--workload", "idle,dirty").Split(',', StringSplitOptions.RemoveEmptyEntries);
+if (vmms.Except(["podvisor", "qemu-tls", "qemu"]).FirstOrDefault() is { } unknownVmm)
+{
+    Console.Error.WriteLine($"--vmm: unknown VMM '{unknownVmm}' (podvisor, qemu-tls, qemu)");
+    return 2;
+}
+if (workloadNames.Except(["idle", "dirty"]).FirstOrDefault() is { } unknownWorkload)
+{
+    Console.Error.WriteLine($"--workload: unknown workload '{unknownWorkload}' (idle, dirty)");
+    return 2;
+}
 const string CommandLine = "console=ttyS0 reboot=k panic=-1 pci=off quiet";
 
 if (args.Contains("--inside"))
@@ -36,20 +49,17 @@ if (args.Contains("--inside"))
                 ("etc/guest-run", Encoding.UTF8.GetBytes($"{start}\necho BENCH-READY\nwhile true; do sleep 1; echo BENCH-TICK; done\n"), 0x1ED)]);
             return path;
         }
-        var workloads = new (string Name, string Initrd)[]
-        {
-            ("idle", Initrd("idle", "")),
-            ($"dirty-{dirtyRate}MiBps", Initrd("dirty", $"dirty {dirtyRate} {dirtySet} &\nsleep 2")),
-        };
+        var workloads = new List<(string Name, string Initrd)>();
+        if (workloadNames.Contains("idle")) workloads.Add(("idle", Initrd("idle", "")));
+        if (workloadNames.Contains("dirty")) workloads.Add(($"dirty-{dirtyRate}MiBps", Initrd("dirty", $"dirty {dirtyRate} {dirtySet} &\nsleep 2")));
         for (int i = 0; i < rounds; i++)
             foreach (var (name, initrd) in workloads)
             {
-                foreach (var run in new Func<MigrationSample>[]
-                         {
-                             () => PodvisorMigration.Run(launcher, name, kernel, initrd, CommandLine, memoryMiB, work),
-                             () => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: true),
-                             () => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: false),
-                         })
+                var runs = new List<Func<MigrationSample>>();
+                if (vmms.Contains("podvisor")) runs.Add(() => PodvisorMigration.Run(launcher, name, kernel, initrd, CommandLine, memoryMiB, work));
+                if (vmms.Contains("qemu-tls")) runs.Add(() => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: true));
+                if (vmms.Contains("qemu")) runs.Add(() => QemuMigration.Run(name, kernel, initrd, CommandLine, memoryMiB, work, tls: false));
+                foreach (var run in runs)
                 {
                     string line = run().Line();
                     Console.WriteLine(line);
@@ -70,7 +80,8 @@ if (FullKvmRunner.PublishAot("src/Podvisor.Launcher", "launcher-aot", "podvisor-
 // idle run, which comes first (perf). Native, it costs every run the same: next to nothing.
 if (FullKvmRunner.PublishAot("benchmarks/Migration", "migration-bench-aot", "Migration") is not { } driverAot) return 1;
 string[] inside = [driverAot, "--inside", "--launcher", launcherAot, "--kernel", kernel, "--initrd", baseInitrd,
-    "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString(), "--dirty-set", dirtySet.ToString()];
+    "--rounds", rounds.ToString(), "--memory", memoryMiB.ToString(), "--dirty-rate", dirtyRate.ToString(), "--dirty-set", dirtySet.ToString(),
+    "--vmm", string.Join(',', vmms), "--workload", string.Join(',', workloadNames)];
 // Two guests of the given size at once (source and target), each VMM in turn.
 var (rc, output, where) = await FullKvmRunner.RunAsync(inside, emulatedHostMemoryMiB: Math.Max(6144, 3 * memoryMiB + 2048), TimeSpan.FromMinutes(60));
 if (rc != 0) return rc;

@@ -9,6 +9,7 @@ public sealed unsafe class Vm : IDisposable
 {
     private readonly Dictionary<uint, MemorySlot> _slots = [];
     private readonly Lock _slotsLock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<KvmCapability, int> _extensions = new();
 
     internal Vm(Kvm kvm, KvmFileDescriptor fd)
     {
@@ -31,8 +32,12 @@ public sealed unsafe class Vm : IDisposable
 
     internal bool UseXsave2 { get; }
 
-    /// <summary>KVM_CHECK_EXTENSION on the VM fd (some answers, like XSAVE2's size, are per VM).</summary>
-    public int CheckExtension(KvmCapability capability) => Native.Ioctl(Handle, KvmIoctls.CheckExtension, (ulong)capability);
+    /// <summary>
+    /// KVM_CHECK_EXTENSION on the VM fd (some answers, like XSAVE2's size, are per VM), asked once per capability: the
+    /// answers hold for the VM's life, and a migration's downtime asks several (an ioctl costs ~1 ms in a nested host).
+    /// </summary>
+    public int CheckExtension(KvmCapability capability) =>
+        _extensions.GetOrAdd(capability, c => Native.Ioctl(Handle, KvmIoctls.CheckExtension, (ulong)c));
 
     /// <summary>KVM_ENABLE_CAP on the VM.</summary>
     public void EnableCapability(KvmCapability capability, params ReadOnlySpan<ulong> args)

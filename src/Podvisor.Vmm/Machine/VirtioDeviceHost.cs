@@ -59,6 +59,13 @@ public sealed class VirtioDeviceHost : IDisposable
 
     public void Start() => _thread.Start();
 
+    /// <summary>Starts the I/O thread paused: what wakes it is handled after <see cref="Resume"/>.</summary>
+    public void StartPaused()
+    {
+        _running.Reset();
+        _thread.Start();
+    }
+
     private void Run()
     {
         Span<ulong> ready = stackalloc ulong[16];

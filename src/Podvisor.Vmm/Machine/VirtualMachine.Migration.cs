@@ -106,6 +106,20 @@ public sealed partial class VirtualMachine
         }
     }
 
+    /// <summary>
+    /// The handover: from this call the paused VM can never resume here (<see cref="Resume"/> refuses). It stays paused,
+    /// its threads parked, until <see cref="CompleteMigration"/>: waking them to end (on a busy host, milliseconds of
+    /// CPU) waits until the target has the VM running.
+    /// </summary>
+    public void HandOver()
+    {
+        lock (_stateLock)
+        {
+            if (_state != VmState.Paused) throw new InvalidOperationException($"a paused VM is handed over, not a {_state} one");
+            _handedOver = true;
+        }
+    }
+
     /// <summary>Ends this VM because it now runs on the migration target.</summary>
     public void CompleteMigration(string detail) => Stop(StopReason.Migrated, detail);
 }

@@ -65,6 +65,22 @@ public static class MachineStateCodec
         return new MachineState(cpus, memory, vcpus, picMaster, picSlave, ioapic, pit, clocks, serial, cmos, i8042, acpi, virtio);
     }
 
+    /// <summary>One virtio device's state alone, in the layout the machine state carries it.</summary>
+    public static ReadOnlyMemory<byte> EncodeVirtio(VirtioMmioState device)
+    {
+        var w = new StateWriter(1024);
+        WriteVirtio(w, device);
+        return w.Written;
+    }
+
+    public static VirtioMmioState DecodeVirtio(ReadOnlyMemory<byte> payload)
+    {
+        var r = new StateReader(payload, "virtio device state");
+        var device = ReadVirtio(r);
+        r.End();
+        return device;
+    }
+
     private static void WriteVcpu(StateWriter w, VcpuState v)
     {
         w.U32(v.Id);

@@ -35,6 +35,8 @@ public static class MigrationReceiver
             throw new MigrationException(mismatch);
         }
         await channel.SendAsync(MigrationMessage.Accept, ReadOnlyMemory<byte>.Empty, cancel);
+        // The threads are made while pages arrive, parked: at the handover the guest only has to be let go.
+        vm.PrepareThreads();
 
         ulong pageCount = vm.Memory.Size / GuestRam.PageSize, bytes = 0, pages = 0;
         long receivingTicks = 0;
@@ -95,7 +97,7 @@ public static class MigrationReceiver
                         }
                     }
                     vm.Start();
-                    await channel.SendAsync(MigrationMessage.Running, ReadOnlyMemory<byte>.Empty, cancel);
+                    await channel.SendAsync(MigrationMessage.Running, RunningReport.Encode(Stopwatch.GetElapsedTime(vm.StartedAt)), cancel);
                     return new Received(bytes, pages, clock.Elapsed, parsed, restored, Stopwatch.GetElapsedTime(0, receivingTicks));
                 default:
                     throw new MigrationException($"the source sent {type} during the memory transfer");

@@ -86,16 +86,29 @@ public sealed class MigrationSender
             await ExpectWithinAsync(MigrationMessage.StateLoaded, _stop);
             var restored = downtime.Elapsed;
 
-            // The handover: from here the VM must never resume on this side.
+            // The handover: from here the VM must never resume on this side. It ends (its threads woken to finish) once the
+            // target runs it, or however the handover fails.
             handedOver = true;
-            _vm.CompleteMigration("live-migrated to the target");
-            // Past this point a cancel or the deadline must not stop Go from leaving: the VM would run nowhere.
-            using (var handover = new CancellationTokenSource(_options.HandoverTimeout))
-                await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, handover.Token);
-            await ExpectWithinAsync(MigrationMessage.Running, CancellationToken.None);
-            downtime.Stop();
-            var parts = new DowntimeBreakdown(pause, lastPages - pause, last.CountDirty(), saved - lastPages, restored - saved, downtime.Elapsed - restored);
-            return new MigrationResult(_clock.Elapsed, downtime.Elapsed, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle, parts);
+            _vm.HandOver();
+            var guestRunning = TimeSpan.Zero;
+            try
+            {
+                // Past this point a cancel or the deadline must not stop Go from leaving: the VM would run nowhere.
+                using (var handover = new CancellationTokenSource(_options.HandoverTimeout))
+                    await _channel.SendAsync(MigrationMessage.Go, ReadOnlyMemory<byte>.Empty, handover.Token);
+                var running = await ExpectWithinAsync(MigrationMessage.Running, CancellationToken.None);
+                downtime.Stop();
+                // The guest resumed when the target started it, before it said so: on a host whose CPUs are busy the guest
+                // may run a while before Running goes out. Both are intervals on each side's own clock.
+                guestRunning = TimeSpan.FromTicks(Math.Min(RunningReport.Decode(running).Ticks, (downtime.Elapsed - restored).Ticks));
+            }
+            finally
+            {
+                _vm.CompleteMigration("live-migrated to the target");
+            }
+            var down = downtime.Elapsed - guestRunning;
+            var parts = new DowntimeBreakdown(pause, lastPages - pause, last.CountDirty(), saved - lastPages, restored - saved, down - restored);
+            return new MigrationResult(_clock.Elapsed, down, _bytesSent, rounds, _pagesSent, _zeroPages, _maxThrottle, parts);
         }
         catch (Exception e) when (!handedOver)
         {
@@ -122,13 +135,13 @@ public sealed class MigrationSender
         _ => e.Message,
     };
 
-    private async Task ExpectWithinAsync(MigrationMessage expected, CancellationToken token)
+    private async Task<ReadOnlyMemory<byte>> ExpectWithinAsync(MigrationMessage expected, CancellationToken token)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
         wait.CancelAfter(_options.HandoverTimeout);
         try
         {
-            await _channel.ExpectAsync(expected, wait.Token);
+            return await _channel.ExpectAsync(expected, wait.Token);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {

@@ -41,6 +41,8 @@ public sealed class StateReader(ReadOnlyMemory<byte> payload, string what)
 
     public byte? OptionalByte(string field) => Bool(field) ? Byte(field) : null;
 
+    public ushort? OptionalU16(string field) => Bool(field) ? U16(field) : null;
+
     public ulong? OptionalU64(string field) => Bool(field) ? U64(field) : null;
 
     public byte[]? OptionalBytes(string field)

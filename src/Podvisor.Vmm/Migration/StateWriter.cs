@@ -51,6 +51,12 @@ public sealed class StateWriter(int capacity = 16 * 1024)
         if (value is { } v) Byte(v);
     }
 
+    public void OptionalU16(ushort? value)
+    {
+        Bool(value.HasValue);
+        if (value is { } v) U16(v);
+    }
+
     public void OptionalU64(ulong? value)
     {
         Bool(value.HasValue);

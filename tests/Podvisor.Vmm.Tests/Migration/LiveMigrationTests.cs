@@ -288,6 +288,33 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task AfterGoTheSourceNeverResumesEvenIfTheTargetIsLostBeforeItConfirms()
+    {
+        var (source, target) = CountingPair(pages: 1024, counted: 10_000);
+
+        using var link = new LoopbackMigration();
+        // The target starts the VM on Go and is lost as it would say Running: the source cannot know whether it runs there.
+        var targetLink = new FrameWatchingStream(link.TargetLink, MigrationMessage.Running, link.KillTarget, beforeSending: true);
+        var receive = LoopbackMigration.ReceiveAsync(target, targetLink, TestContext.Current.CancellationToken);
+        Exception? resumeAtGo = null;
+        var sourceLink = new FrameWatchingStream(link.SourceLink, MigrationMessage.Go, () => resumeAtGo = Record.Exception(source.Resume), beforeSending: true);
+
+        var failed = await Assert.ThrowsAsync<MigrationException>(() => new MigrationSender(source, sourceLink).RunAsync(TestContext.Current.CancellationToken));
+        Assert.True(failed.HandedOver);
+        Assert.Contains("handed over to a migration target", Assert.IsType<InvalidOperationException>(resumeAtGo).Message);
+        Assert.Equal(StopReason.Migrated, (await source.Stopped).Reason);
+        Assert.Equal(VmState.Stopped, source.State);
+        await Assert.ThrowsAnyAsync<Exception>(() => receive);
+        // It runs in one place: the target, which started it before it was lost.
+        Assert.Equal(VmState.Running, target.State);
+        uint now = Counter(target);
+        WaitFor(() => Counter(target) > now + 10_000, "the guest to go on counting on the target");
+        uint frozen = Counter(source);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        Assert.Equal(frozen, Counter(source));
+    }
+
+    [Fact]
     public async Task ATargetWhoseSourceFallsSilentGivesUpWithoutRunningTheVm()
     {
         var (source, target) = CountingPair(pages: 1024, counted: 10_000);

@@ -225,6 +225,15 @@ public sealed class MigrationProtocolTests
     }
 
     [Fact]
+    public void TheRunningReportCarriesMicrosecondsAndAMalformedOneIsRefused()
+    {
+        Assert.Equal(TimeSpan.FromMicroseconds(1234), RunningReport.Decode(RunningReport.Encode(TimeSpan.FromMicroseconds(1234.9))));
+        Assert.Equal(TimeSpan.Zero, RunningReport.Decode(RunningReport.Encode(TimeSpan.FromMilliseconds(-1))));
+        Assert.Contains("has 0 bytes, not 8", Assert.Throws<MigrationException>(() => RunningReport.Decode(ReadOnlyMemory<byte>.Empty)).Message);
+        Assert.Contains("ran -1 µs", Assert.Throws<MigrationException>(() => RunningReport.Decode(Enumerable.Repeat((byte)0xff, 8).ToArray())).Message);
+    }
+
+    [Fact]
     public void OptionsOutsideTheirRangeAreRefused()
     {
         Assert.Contains("downtime", Assert.Throws<ArgumentException>(() => new MigrationOptions { MaxDowntime = TimeSpan.Zero }.Validate()).Message);

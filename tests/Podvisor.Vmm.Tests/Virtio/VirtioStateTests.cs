@@ -1,16 +1,16 @@
 using System.Buffers.Binary;
-using System.Text.Json;
 using Podvisor.Vmm.Devices.Virtio.Balloon;
 using Podvisor.Vmm.Devices.Virtio.Block;
 using Podvisor.Vmm.Devices.Virtio.Net;
 using Podvisor.Vmm.Devices.Virtio.Vsock;
 using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Migration;
 using Podvisor.Vmm.Virtio;
 
 namespace Podvisor.Vmm.Tests.Virtio;
 
 /// <summary>
-/// A running device saved, carried as JSON and restored into a fresh device over the same guest RAM (what a
+/// A running device saved, carried in the migration's binary layout and restored into a fresh device over the same guest RAM (what a
 /// migration target does): the guest's next requests are served where the source left off.
 /// </summary>
 public sealed class VirtioStateTests : IDisposable
@@ -24,8 +24,7 @@ public sealed class VirtioStateTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private static VirtioMmioState RoundTrip(VirtioMmioState state) =>
-        JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(state, VirtioStateJson.Default.VirtioMmioState), VirtioStateJson.Default.VirtioMmioState)!;
+    private static VirtioMmioState RoundTrip(VirtioMmioState state) => MachineStateCodec.DecodeVirtio(MachineStateCodec.EncodeVirtio(state));
 
     [Fact]
     public void ABlockDeviceContinuesOnTheTargetWhereTheSourceStopped()
@@ -103,6 +102,22 @@ public sealed class VirtioStateTests : IDisposable
         Assert.Equal(600u, balloon.ActualPages);
         target.RunExclusive(d => ((VirtioBalloon)d).RequestStatistics());
         Assert.Equal([(head, 0u)], stats.TakeUsed());       // the held buffer goes back from the target
+    }
+
+    [Fact]
+    public void ADeviceStateCutShortOrTooLongIsRefusedNamingWhatIsWrong()
+    {
+        var source = new VirtioMmioTransport(new VirtioBalloon(), _ram, new CountingInterrupt());
+        Assert.True(source.Negotiate(1UL << VirtioFeatures.Version1));
+        source.SetUpQueue(0, new FakeDriver(_ram, 16, 0x1000, 0x1800, 0x2000));
+        source.SetUpQueue(1, new FakeDriver(_ram, 16, 0x3000, 0x3800, 0x4000));
+        source.DriverOk();
+        var saved = source.SaveState();
+        var target = new VirtioMmioTransport(new VirtioBalloon(), _ram, new CountingInterrupt());
+        var cut = Assert.Throws<MigrationException>(() => target.RestoreState(saved with { Device = saved.Device[..6] }));
+        Assert.Contains("virtio-balloon state is cut short or corrupt: actual pages", cut.Message);
+        var longer = Assert.Throws<MigrationException>(() => target.RestoreState(saved with { Device = [.. saved.Device, 0] }));
+        Assert.Contains("virtio-balloon state has 1 bytes more", longer.Message);
     }
 
     [Fact]

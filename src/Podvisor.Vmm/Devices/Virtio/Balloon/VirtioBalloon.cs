@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Podvisor.Vmm.Memory;
+using Podvisor.Vmm.Migration;
 using Podvisor.Vmm.Virtio;
 
 namespace Podvisor.Vmm.Devices.Virtio.Balloon;
@@ -97,19 +98,28 @@ public sealed class VirtioBalloon : VirtioDevice
         _reportingQueue = VirtioFeatures.Has(AckedFeatures, BalloonFeatures.PageReporting) ? next : -1;
     }
 
-    public override byte[] SaveDeviceState() =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BalloonState(TargetPages, ActualPages, _heldStatsHead), VirtioStateJson.Default.BalloonState);
+    /// <summary>The configuration (target and actual pages) and the statistics buffer it holds.</summary>
+    public override byte[] SaveDeviceState()
+    {
+        var w = new StateWriter(16);
+        w.U32(TargetPages);
+        w.U32(ActualPages);
+        w.OptionalU16(_heldStatsHead);
+        return w.Written.ToArray();
+    }
 
     public override void RestoreDeviceState(byte[] state)
     {
-        var saved = System.Text.Json.JsonSerializer.Deserialize(state, VirtioStateJson.Default.BalloonState)
-            ?? throw new ArgumentException("empty virtio-balloon state");
+        var r = new StateReader(state, "virtio-balloon state");
+        uint target = r.U32("target pages"), actual = r.U32("actual pages");
+        ushort? held = r.OptionalU16("held statistics buffer");
+        r.End();
         lock (_configLock)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(_config, saved.TargetPages);
-            BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(4), saved.ActualPages);
+            BinaryPrimitives.WriteUInt32LittleEndian(_config, target);
+            BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(4), actual);
         }
-        _heldStatsHead = saved.HeldStatisticsHead;
+        _heldStatsHead = held;
     }
 
     protected override void OnReset()

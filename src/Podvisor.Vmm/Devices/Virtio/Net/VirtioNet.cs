@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Podvisor.Vmm.Migration;
 using Podvisor.Vmm.Virtio;
 
 namespace Podvisor.Vmm.Devices.Virtio.Net;
@@ -70,16 +71,22 @@ public sealed class VirtioNet : VirtioDevice
 
     protected override void OnReset() => _rxPending = 0;
 
-    public override byte[] SaveDeviceState() =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new NetState(_rxFrame.AsSpan(0, _rxPending).ToArray()), VirtioStateJson.Default.NetState);
+    /// <summary>A received frame still waiting for guest buffers.</summary>
+    public override byte[] SaveDeviceState()
+    {
+        var w = new StateWriter(_rxPending + 8);
+        w.Bytes(_rxFrame.AsSpan(0, _rxPending).ToArray());
+        return w.Written.ToArray();
+    }
 
     public override void RestoreDeviceState(byte[] state)
     {
-        var saved = System.Text.Json.JsonSerializer.Deserialize(state, VirtioStateJson.Default.NetState)
-            ?? throw new ArgumentException("empty virtio-net state");
-        if (saved.PendingFrame.Length > MaxFrame) throw new ArgumentException($"saved frame of {saved.PendingFrame.Length} bytes is larger than a frame can be");
-        saved.PendingFrame.CopyTo(_rxFrame, 0);
-        _rxPending = saved.PendingFrame.Length;
+        var r = new StateReader(state, "virtio-net state");
+        byte[] pending = r.Bytes("pending frame");
+        r.End();
+        if (pending.Length > MaxFrame) throw new ArgumentException($"saved frame of {pending.Length} bytes is larger than a frame can be");
+        pending.CopyTo(_rxFrame, 0);
+        _rxPending = pending.Length;
     }
 
     public override void ProcessQueue(int index)
