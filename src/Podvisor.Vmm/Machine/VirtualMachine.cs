@@ -50,6 +50,7 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly CmosRtc _cmos = new();
     private readonly VcpuThrottle _throttle;
     private uint[]? _migratableMsrs;
+    private readonly List<Dictionary<uint, ulong>> _freshMsrs = [];
 
     private VirtualMachine(MachineConfig config, Kvm.Kvm kvm, Vm vm, GuestRam ram, Action<byte> consoleOutput)
     {
@@ -356,6 +357,10 @@ public sealed partial class VirtualMachine : IDisposable
                     vcpu.SetRegs(LongMode.EntryRegisters(Boot));
                 }
             }
+            // A migration target writes only the MSRs whose saved value differs from what this fresh vCPU holds: most
+            // (machine-check banks, PMU counters, defaults) do not, and the one big KVM_SET_MSRS was the costliest ioctl
+            // of the restore inside the emulated host.
+            if (Boot is null) _freshMsrs.Add(vcpu.GetMsrs(_migratableMsrs).ToDictionary(e => e.Index, e => e.Data));
         }
     }
 

@@ -38,9 +38,11 @@ public sealed record VcpuState(
     /// Writes the state into a freshly created vCPU with the same CPUID, in the order the kernel needs:
     /// the TSC rate first, MP state, registers (special registers set the mode the rest is read in), the
     /// FPU, XCRs, debug registers, the local APIC before MSRs, and pending events last (they refer to the restored
-    /// registers). The TSC and the TSC deadline are left to the caller: they go with kvmclock.
+    /// registers). The TSC and the TSC deadline are left to the caller: they go with kvmclock. MSRs whose value the
+    /// vCPU already holds (<paramref name="current"/>: what a fresh vCPU was read to hold, nothing since written to them)
+    /// are not written again.
     /// </summary>
-    public void Restore(Vcpu vcpu)
+    public void Restore(Vcpu vcpu, IReadOnlyDictionary<uint, ulong>? current = null)
     {
         var vm = vcpu.Vm;
         if (TscKhz > 0 && vm.CheckExtension(KvmCapability.TscControl) > 0 && vcpu.GetTscKhz() != TscKhz)
@@ -59,7 +61,8 @@ public sealed record VcpuState(
         vcpu.SetDebugRegs(StructBytes.To<KvmDebugRegs>(DebugRegs, "debug registers"));
         vcpu.SetLapic(StructBytes.To<KvmLapicState>(Lapic, "local APIC"));
         // The TSC and its deadline are set by the machine, together with kvmclock (see GuestClocks).
-        vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr)).Select(m => new KvmMsrEntry(m.Index, m.Value))]);
+        vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr) && !(current is not null && current.TryGetValue(m.Index, out ulong held) && held == m.Value))
+            .Select(m => new KvmMsrEntry(m.Index, m.Value))]);
         vcpu.SetVcpuEvents(StructBytes.To<KvmVcpuEvents>(Events, "vCPU events"));
     }
 }
