@@ -109,14 +109,14 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// The handover: from this call the paused VM can never resume here (<see cref="Resume"/> refuses). It stays paused,
     /// its threads parked, until <see cref="CompleteMigration"/>: waking them to end (on a busy host, milliseconds of
-    /// CPU) waits until the target has the VM running.
+    /// CPU) waits until the target has the VM running. Whatever stops it from here on, it stops as migrated.
     /// </summary>
-    public void HandOver()
+    public void HandOver(string detail)
     {
         lock (_stateLock)
         {
             if (_state != VmState.Paused) throw new InvalidOperationException($"a paused VM is handed over, not a {_state} one");
-            _handedOver = true;
+            _handedOver = detail;
         }
     }
 

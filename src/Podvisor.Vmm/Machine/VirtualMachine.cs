@@ -41,7 +41,8 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly Lock _stateLock = new();
     private readonly ManualResetEventSlim _resumeGate = new(true);
     private readonly ManualResetEventSlim _startGate = new(false);
-    private bool _handedOver;
+    /// <summary>Set by <see cref="HandOver"/>: the VM is the migration target's, and stops only as migrated.</summary>
+    private string? _handedOver;
     private readonly TaskCompletionSource<VmStopped> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CountdownEvent? _parked;
     private VmState _state = VmState.Created;
@@ -432,7 +433,7 @@ public sealed partial class VirtualMachine : IDisposable
     {
         lock (_stateLock)
         {
-            if (_handedOver) throw new InvalidOperationException("the VM was handed over to a migration target: it cannot resume here");
+            if (_handedOver is not null) throw new InvalidOperationException("the VM was handed over to a migration target: it cannot resume here");
             Transition(VmState.Paused, VmState.Running);
             if (_pausedClocks is { } clocks) RestoreClocks(clocks);
             _pausedClocks = null;
@@ -457,6 +458,7 @@ public sealed partial class VirtualMachine : IDisposable
         lock (_stateLock)
         {
             if (_state == VmState.Stopped) return;
+            if (_handedOver is { } migrated) (reason, detail) = (StopReason.Migrated, migrated);
             _state = VmState.Stopped;
             _resumeGate.Set();
             _startGate.Set();

@@ -89,7 +89,8 @@ public sealed class MigrationSender
             // The handover: from here the VM must never resume on this side. It ends (its threads woken to finish) once the
             // target runs it, or however the handover fails.
             handedOver = true;
-            _vm.HandOver();
+            const string Migrated = "live-migrated to the target";
+            _vm.HandOver(Migrated);
             var guestRunning = TimeSpan.Zero;
             try
             {
@@ -104,7 +105,7 @@ public sealed class MigrationSender
             }
             finally
             {
-                _vm.CompleteMigration("live-migrated to the target");
+                _vm.CompleteMigration(Migrated);
             }
             var down = downtime.Elapsed - guestRunning;
             var parts = new DowntimeBreakdown(pause, lastPages - pause, last.CountDirty(), saved - lastPages, restored - saved, down - restored);
