@@ -80,7 +80,10 @@ public sealed partial class VirtualMachine
         _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.PicSlave, "PIC slave"));
         _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.Ioapic, "IOAPIC"));
         _vm.SetPit2(StructBytes.To<KvmPitState2>(state.Pit, "PIT"));
-        for (int i = 0; i < _vcpus.Count; i++) state.Vcpus[i].Restore(_vcpus[i], _freshMsrs.Count == _vcpus.Count ? _freshMsrs[i] : null);
+        // What the fresh vCPUs held is true once: a second restore writes every MSR.
+        var fresh = _freshMsrs.Count == _vcpus.Count ? _freshMsrs.ToList() : null;
+        _freshMsrs.Clear();
+        for (int i = 0; i < _vcpus.Count; i++) state.Vcpus[i].Restore(_vcpus[i], fresh?[i]);
         try
         {
             RestoreClocks(state.Clocks);

@@ -88,9 +88,17 @@ public sealed class MigrationSender
 
             // The handover: from here the VM must never resume on this side. It ends (its threads woken to finish) once the
             // target runs it, or however the handover fails.
-            handedOver = true;
             const string Migrated = "live-migrated to the target";
-            _vm.HandOver(Migrated);
+            try
+            {
+                _vm.HandOver(Migrated);
+            }
+            catch (InvalidOperationException) when (_vm.State == VmState.Stopped)
+            {
+                // Stopped here meanwhile (its owner asked): it must not come back to life on the target.
+                throw new MigrationException("the VM was stopped on the source during stop-and-copy; it is not handed over");
+            }
+            handedOver = true;
             var guestRunning = TimeSpan.Zero;
             try
             {
@@ -116,7 +124,7 @@ public sealed class MigrationSender
             await TryAbortAsync(Describe(e, cancel));
             _vm.ThrottlePercent = 0;
             if (loggingDirty) _vm.StopDirtyLogging();
-            if (paused) _vm.Resume();
+            if (paused && _vm.State == VmState.Paused) _vm.Resume();
             if (e is OperationCanceledException && !cancel.IsCancellationRequested)
                 throw new MigrationException($"the migration did not complete within {_options.CompletionTimeoutPerGiB.TotalSeconds:0} s per GiB ({_clock.Elapsed.TotalSeconds:0.0} s); the VM runs on here", e);
             if (e is IOException or System.Net.Sockets.SocketException)

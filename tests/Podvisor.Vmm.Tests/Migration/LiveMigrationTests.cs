@@ -319,6 +319,22 @@ public sealed class LiveMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task AVmStoppedOnTheSourceDuringStopAndCopyIsNotHandedOver()
+    {
+        var (source, target) = CountingPair(pages: 1024, counted: 10_000);
+
+        using var link = new LoopbackMigration();
+        var receive = LoopbackMigration.ReceiveAsync(target, link.TargetLink, TestContext.Current.CancellationToken);
+        var watched = new FrameWatchingStream(link.SourceLink, MigrationMessage.State, () => source.Stop(StopReason.HostRequest, "the pod is being deleted"));
+        var failed = await Assert.ThrowsAsync<MigrationException>(() => new MigrationSender(source, watched).RunAsync(TestContext.Current.CancellationToken));
+        Assert.False(failed.HandedOver);
+        Assert.Contains("stopped on the source during stop-and-copy", failed.Message);
+        Assert.Equal(StopReason.HostRequest, (await source.Stopped).Reason);
+        Assert.Contains("stopped on the source", (await Assert.ThrowsAnyAsync<Exception>(() => receive)).Message);
+        Assert.Equal(VmState.Created, target.State);
+    }
+
+    [Fact]
     public async Task ATargetWhoseSourceFallsSilentGivesUpWithoutRunningTheVm()
     {
         var (source, target) = CountingPair(pages: 1024, counted: 10_000);
