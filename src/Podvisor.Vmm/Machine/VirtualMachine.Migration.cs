@@ -81,8 +81,8 @@ public sealed partial class VirtualMachine
         _vm.SetIrqchip(StructBytes.To<KvmIrqchip>(state.Ioapic, "IOAPIC"));
         _vm.SetPit2(StructBytes.To<KvmPitState2>(state.Pit, "PIT"));
         // What the fresh vCPUs held is true once: a second restore writes every MSR.
-        var fresh = _freshMsrs.Count == _vcpus.Count ? _freshMsrs.ToList() : null;
-        _freshMsrs.Clear();
+        var fresh = _freshMsrs;
+        _freshMsrs = null;
         for (int i = 0; i < _vcpus.Count; i++) state.Vcpus[i].Restore(_vcpus[i], fresh?[i]);
         try
         {
@@ -112,14 +112,17 @@ public sealed partial class VirtualMachine
     /// <summary>
     /// The handover: from this call the paused VM can never resume here (<see cref="Resume"/> refuses). It stays paused,
     /// its threads parked, until <see cref="CompleteMigration"/>: waking them to end (on a busy host, milliseconds of
-    /// CPU) waits until the target has the VM running. Whatever stops it from here on, it stops as migrated.
+    /// CPU) waits until the target has the VM running. Whatever stops it from here on, it stops as migrated. False, and
+    /// nothing handed over, if the VM was stopped meanwhile (its owner asked: it must not come back to life elsewhere).
     /// </summary>
-    public void HandOver(string detail)
+    public bool HandOver(string detail)
     {
         lock (_stateLock)
         {
+            if (_state == VmState.Stopped) return false;
             if (_state != VmState.Paused) throw new InvalidOperationException($"a paused VM is handed over, not a {_state} one");
             _handedOver = detail;
+            return true;
         }
     }
 

@@ -51,7 +51,8 @@ public sealed partial class VirtualMachine : IDisposable
     private readonly CmosRtc _cmos = new();
     private readonly VcpuThrottle _throttle;
     private uint[]? _migratableMsrs;
-    private readonly List<Dictionary<uint, ulong>> _freshMsrs = [];
+    /// <summary>Each vCPU's migratable MSRs as created, on a VM made for an incoming migration (until it is restored).</summary>
+    private List<Dictionary<uint, ulong>>? _freshMsrs;
 
     private VirtualMachine(MachineConfig config, Kvm.Kvm kvm, Vm vm, GuestRam ram, Action<byte> consoleOutput)
     {
@@ -361,7 +362,7 @@ public sealed partial class VirtualMachine : IDisposable
             // A migration target writes only the MSRs whose saved value differs from what this fresh vCPU holds: most
             // (machine-check banks, PMU counters, defaults) do not, and the one big KVM_SET_MSRS was the costliest ioctl
             // of the restore inside the emulated host.
-            if (Boot is null) _freshMsrs.Add(vcpu.GetMsrs(_migratableMsrs).ToDictionary(e => e.Index, e => e.Data));
+            if (Boot is null) (_freshMsrs ??= []).Add(vcpu.GetMsrs(_migratableMsrs).ToDictionary(e => e.Index, e => e.Data));
         }
     }
 

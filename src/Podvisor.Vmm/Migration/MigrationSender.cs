@@ -89,15 +89,8 @@ public sealed class MigrationSender
             // The handover: from here the VM must never resume on this side. It ends (its threads woken to finish) once the
             // target runs it, or however the handover fails.
             const string Migrated = "live-migrated to the target";
-            try
-            {
-                _vm.HandOver(Migrated);
-            }
-            catch (InvalidOperationException) when (_vm.State == VmState.Stopped)
-            {
-                // Stopped here meanwhile (its owner asked): it must not come back to life on the target.
+            if (!_vm.HandOver(Migrated))
                 throw new MigrationException("the VM was stopped on the source during stop-and-copy; it is not handed over");
-            }
             handedOver = true;
             var guestRunning = TimeSpan.Zero;
             try

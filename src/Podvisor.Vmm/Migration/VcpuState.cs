@@ -61,8 +61,8 @@ public sealed record VcpuState(
         vcpu.SetDebugRegs(StructBytes.To<KvmDebugRegs>(DebugRegs, "debug registers"));
         vcpu.SetLapic(StructBytes.To<KvmLapicState>(Lapic, "local APIC"));
         // The TSC and its deadline are set by the machine, together with kvmclock (see GuestClocks).
-        vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr) && !(current is not null && current.TryGetValue(m.Index, out ulong held) && held == m.Value))
-            .Select(m => new KvmMsrEntry(m.Index, m.Value))]);
+        bool AlreadyHeld(SavedMsr m) => current is not null && current.TryGetValue(m.Index, out ulong held) && held == m.Value;
+        vcpu.SetMsrs([.. Msrs.Where(m => m.Index is not (TscMsr or TscDeadlineMsr) && !AlreadyHeld(m)).Select(m => new KvmMsrEntry(m.Index, m.Value))]);
         vcpu.SetVcpuEvents(StructBytes.To<KvmVcpuEvents>(Events, "vCPU events"));
     }
 }
