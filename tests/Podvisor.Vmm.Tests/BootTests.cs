@@ -101,6 +101,30 @@ public sealed class BootTests
     }
 
     [Fact]
+    public void TheGuestTimerRunsInTscDeadlineModeWhereKvmEmulatesIt()
+    {
+        // In one-shot mode each tick Linux stops or restarts around idle costs several APIC register exits; in
+        // TSC-deadline mode one MSR write. KVM never reports the CPUID bit itself: the VMM has to offer it.
+        bool emulated;
+        using (var kvm = Kvm.Kvm.Open()) emulated = kvm.CheckExtension(Kvm.KvmCapability.TscDeadlineTimer) > 0;
+        string dir = Directory.CreateTempSubdirectory("podvisor-initrd-").FullName;
+        try
+        {
+            string initrd = GuestImages.InitrdRunning(
+                "echo \"GUEST-CLOCKEVENT=$(cat /sys/devices/system/clockevents/clockevent0/current_device)\"\n" +
+                "grep -q ' tsc_deadline_timer ' /proc/cpuinfo && echo GUEST-TSC-DEADLINE=yes || echo GUEST-TSC-DEADLINE=no\n", dir);
+            var (stopped, console) = Boot(Microvm with { InitrdPath = initrd, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });
+            Assert.True(console.Value("GUEST-CLOCKEVENT=") == (emulated ? "lapic-deadline" : "lapic"), console.Text);
+            Assert.Equal(emulated ? "yes" : "no", console.Value("GUEST-TSC-DEADLINE="));
+            Assert.Equal(StopReason.GuestPowerOff, stopped.Reason);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void GuestMemoryIsWhatWasAsked()
     {
         var (_, console) = Boot(Microvm with { MemoryMiB = 512, CommandLine = MachineConfig.DefaultCommandLine + " quiet" });

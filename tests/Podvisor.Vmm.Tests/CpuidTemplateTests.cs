@@ -58,5 +58,13 @@ public sealed class CpuidTemplateTests
     }
 
     [Fact]
+    public void TheTscDeadlineTimerIsOfferedOnlyWhereKvmEmulatesIt()
+    {
+        KvmCpuidEntry2[] supported = [new() { Function = 1, Ecx = 1u }];     // KVM never reports bit 24 itself
+        Assert.Equal(0u, CpuidTemplate.ForVcpu(supported, 0, 1)[0].Ecx & (1u << 24));
+        Assert.NotEqual(0u, CpuidTemplate.ForVcpu(supported, 0, 1, tscDeadline: true)[0].Ecx & (1u << 24));
+    }
+
+    [Fact]
     public void HostCpuDetectionDoesNotThrow() => _ = HostCpu.IsQemuTcg;
 }

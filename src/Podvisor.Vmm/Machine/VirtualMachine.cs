@@ -323,11 +323,12 @@ public sealed partial class VirtualMachine : IDisposable
     private void CreateVcpus()
     {
         var supported = _kvm.GetSupportedCpuid();
+        bool tscDeadline = _vm.CheckExtension(KvmCapability.TscDeadlineTimer) > 0;
         for (uint id = 0; id < Config.Cpus; id++)
         {
             var vcpu = _vm.CreateVcpu(id);
             _vcpus.Add(vcpu);
-            vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus, withoutXsave: HostCpu.IsQemuTcg));
+            vcpu.SetCpuid(CpuidTemplate.ForVcpu(supported, id, (uint)Config.Cpus, withoutXsave: HostCpu.IsQemuTcg, tscDeadline));
             vcpu.SetMsrs(MsrDefaults.Boot());
             // Which MSRs a migration saves: found once here, not during the downtime.
             if (_migratableMsrs is null)
