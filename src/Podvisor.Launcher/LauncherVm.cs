@@ -217,10 +217,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
 
     public bool Unpause()
     {
-        var vm = Current;
-        if (vm is null || vm.State != VmState.Paused) return false;
-        vm.Resume();
-        return true;
+        return Current?.TryResume() ?? false;
     }
 
     public bool RequestShutdown()
@@ -228,7 +225,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         lock (_lock) _shutdownRequested = true;
         var vm = Current;
         if (vm is null) return false;
-        if (vm.State == VmState.Paused) vm.Resume();                 // a paused guest cannot hear the button
+        vm.TryResume();                                               // a paused guest cannot hear the button
         return vm.RequestShutdown();
     }
 

@@ -433,14 +433,23 @@ public sealed partial class VirtualMachine : IDisposable
 
     public void Resume()
     {
+        if (!TryResume()) throw new InvalidOperationException($"cannot go from {State} to {VmState.Running} (only from {VmState.Paused})");
+    }
+
+    /// <summary>Resumes the VM if it is paused; false if it is not (checked and done under one lock, so a stop in
+    /// between cannot make the resume throw).</summary>
+    public bool TryResume()
+    {
         lock (_stateLock)
         {
             if (_handedOver is not null) throw new InvalidOperationException("the VM was handed over to a migration target: it cannot resume here");
-            Transition(VmState.Paused, VmState.Running);
+            if (_state != VmState.Paused) return false;
+            _state = VmState.Running;
             if (_pausedClocks is { } clocks) RestoreClocks(clocks);
             _pausedClocks = null;
             foreach (var device in _virtio) device.Resume();
             _resumeGate.Set();
+            return true;
         }
     }
 

@@ -117,7 +117,7 @@ public sealed class MigrationSender
             await TryAbortAsync(Describe(e, cancel));
             _vm.ThrottlePercent = 0;
             if (loggingDirty) _vm.StopDirtyLogging();
-            if (paused && _vm.State == VmState.Paused) _vm.Resume();
+            if (paused) _vm.TryResume();
             if (e is OperationCanceledException && !cancel.IsCancellationRequested)
                 throw new MigrationException($"the migration did not complete within {_options.CompletionTimeoutPerGiB.TotalSeconds:0} s per GiB ({_clock.Elapsed.TotalSeconds:0.0} s); the VM runs on here", e);
             if (e is IOException or System.Net.Sockets.SocketException)
