@@ -84,7 +84,11 @@ public sealed class EmulatedKvmHost : IAsyncDisposable
     {
         string[] fixedArgs =
         [
-            "-accel", "tcg,thread=multi", "-cpu", "max", "-m", options.MemoryMiB.ToString(), "-smp", options.Cpus.ToString(),
+            // No ERMS/FSRM: with them the kernels and glibc copy and clear memory with `rep movsb`/`rep stosb`, which
+            // TCG runs a byte at a time — 6–8x slower than the unrolled loops chosen without them (measured in L1:
+            // 18 MB read into fresh memory 122 → 18 ms, 18 MB zeroed 102 → 13–19 ms). L2 guests inherit the leaves
+            // from L1 (KVM_GET_SUPPORTED_CPUID, QEMU's -cpu host), so every VMM under test sees the same CPU.
+            "-accel", "tcg,thread=multi", "-cpu", "max,erms=off,fsrm=off", "-m", options.MemoryMiB.ToString(), "-smp", options.Cpus.ToString(),
             "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
             "-serial", $"file:{Path.Combine(state, "serial.log")}",
             "-kernel", assets.Kernel, "-initrd", assets.Initrd, "-append", "console=ttyS0 loglevel=4 panic=-1",
