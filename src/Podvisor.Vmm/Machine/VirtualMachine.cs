@@ -27,7 +27,7 @@ namespace Podvisor.Vmm.Machine;
 public sealed partial class VirtualMachine : IDisposable
 {
     public const ushort Com1Port = 0x3f8, I8042Port = 0x60, CmosPort = 0x70, BootTimerPort = 0x440, AcpiPmPort = 0x600;
-    public const uint Com1Irq = 4;
+    public const uint Com1Irq = 4, KeyboardIrq = 1;
     private const uint TssAddress = 0xfffb_d000;
 
     private readonly Kvm.Kvm _kvm;
@@ -63,7 +63,7 @@ public sealed partial class VirtualMachine : IDisposable
         _ram = ram;
         Serial = new Uart8250(consoleOutput, new KvmIrqLine(vm, Com1Irq));
         _portIo.Register(Com1Port, 8, Serial);
-        _i8042 = new I8042(() => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042"));
+        _i8042 = new I8042(new KvmIrqLine(vm, KeyboardIrq), () => Stop(StopReason.GuestReset, "the guest reset the machine through the i8042"));
         _portIo.Register(I8042Port, 5, _i8042);
         _portIo.Register(CmosPort, 2, _cmos);
         _portIo.Register(BootTimerPort, 1, BootTimer);

@@ -38,6 +38,9 @@ public static class MachineStateCodec
         var i8042 = state.I8042;
         foreach (byte register in (ReadOnlySpan<byte>)[i8042.Status, i8042.Ctr, i8042.OutputPort, i8042.PendingCommand]) w.Byte(register);
         w.OptionalByte(i8042.Output);
+        w.Bytes(i8042.Queue);
+        w.Byte(i8042.KeyboardCommand);
+        w.Byte(i8042.ScancodeSet);
         w.U16(state.AcpiPm.Status);
         w.U16(state.AcpiPm.Enable);
         w.U16(state.AcpiPm.Control);
@@ -58,7 +61,7 @@ public static class MachineStateCodec
             r.Byte("UART FCR"), r.Bool("UART THR empty"), r.Bytes("UART input"));
         var cmos = new CmosState(r.Byte("CMOS index"), r.Bytes("CMOS RAM"));
         var i8042 = new I8042State(r.Byte("i8042 status"), r.Byte("i8042 CTR"), r.Byte("i8042 output port"), r.Byte("i8042 pending command"),
-            r.OptionalByte("i8042 output"));
+            r.OptionalByte("i8042 output"), r.Bytes("i8042 keyboard queue"), r.Byte("i8042 keyboard command"), r.Byte("i8042 scancode set"));
         var acpi = new AcpiPmState(r.U16("PM1 status"), r.U16("PM1 enable"), r.U16("PM1 control"));
         var virtio = r.List("virtio devices", ReadVirtio);
         r.End();

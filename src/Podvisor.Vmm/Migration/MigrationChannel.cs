@@ -15,8 +15,8 @@ public sealed class MigrationChannel(Stream stream) : IAsyncDisposable
     /// <summary>"PVM" and the protocol version.</summary>
     public const uint Magic = 0x50564d00 | ProtocolVersion;
     // 2: the machine state in MachineStateCodec's binary layout; 3: a page batch's words before its data (PageBatch);
-    // 4: the devices' own state (balloon, net) binary too.
-    public const int ProtocolVersion = 4;
+    // 4: the devices' own state (balloon, net) binary too; 5: the i8042's keyboard (answer queue, command, scancode set).
+    public const int ProtocolVersion = 5;
     public const int MaxFrameBytes = 64 << 20;
     private const int HeaderBytes = 5;
 

@@ -41,13 +41,27 @@ public sealed class LegacyDeviceStateTests
         cmosTarget.RestoreState(cmos.SaveState());
         Assert.Equal(0x99, cmosTarget.Read(1));            // the selected index and the byte behind it
 
-        var i8042 = new I8042(() => { });
+        var i8042 = new I8042(new LevelInterrupt(), () => { });
         i8042.Write(4, 0x60);                              // write the configuration byte...
-        var i8042Target = new I8042(() => { });
+        var i8042Target = new I8042(new LevelInterrupt(), () => { });
         i8042Target.RestoreState(i8042.SaveState());
         i8042Target.Write(0, 0x47);                        // ...its data byte arrives after the migration
         i8042Target.Write(4, 0x20);
         Assert.Equal(0x47, i8042Target.Read(0));
+
+        // The keyboard's answer half read, and a command waiting for its parameter, carry over too.
+        var keyboard = new I8042(new LevelInterrupt(), () => { });
+        keyboard.Write(0, 0xf2);                           // get ID: ACK, 0xAB, 0x41
+        Assert.Equal(0xfa, keyboard.Read(0));
+        keyboard.Write(0, 0xed);                           // set LEDs: its parameter comes after the migration
+        var keyboardIrq = new LevelInterrupt();
+        var keyboardTarget = new I8042(keyboardIrq, () => { });
+        keyboardTarget.RestoreState(keyboard.SaveState());
+        Assert.True(keyboardIrq.Level);                    // a byte is waiting: the line is up on the target
+        Assert.Equal([0xab, 0x41, 0xfa], [keyboardTarget.Read(0), keyboardTarget.Read(0), keyboardTarget.Read(0)]);
+        keyboardTarget.Write(0, 0x07);                     // the LED parameter, not a command
+        Assert.Equal(0xfa, keyboardTarget.Read(0));
+        Assert.Equal(0x00, keyboardTarget.Read(4) & 0x01);
 
         var sci = new List<bool>();
         var acpi = new AcpiPowerManagement(() => { }, () => { });

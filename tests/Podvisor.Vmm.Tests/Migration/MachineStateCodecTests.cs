@@ -25,7 +25,7 @@ public sealed class MachineStateCodecTests
         new GuestClocks(Filled(48, 24), [1UL << 40, 2UL << 40], [null, 987654321], 2_500_000),
         new UartState(1, 3, 0x0b, 0x55, 1, 0, 0xc7, true, Filled(5, 25)),
         new CmosState(0x0a, Filled(128, 26)),
-        new I8042State(0x1c, 0x61, 0x03, 0xd1, null),
+        new I8042State(0x1c, 0x61, 0x03, 0xd1, null, [0xab, 0x41], 0xed, 3),
         new AcpiPmState(0x8000, 0x0100, 0x2001),
         [
             new VirtioMmioState(VirtioDeviceType.Block, 0x0f, 0x1_3000_0246, 1, 0, 0, 1, 2,
