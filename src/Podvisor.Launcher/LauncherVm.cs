@@ -207,13 +207,7 @@ public sealed class LauncherVm(string name, MachineConfig config, Action<byte> c
         return outgoing is { Finished: false } && outgoing.Cancel();
     }
 
-    public bool Pause()
-    {
-        var vm = Current;
-        if (vm is null || vm.State != VmState.Running) return false;
-        vm.Pause();
-        return true;
-    }
+    public bool Pause() => Current?.TryPause() ?? false;
 
     public bool Unpause()
     {

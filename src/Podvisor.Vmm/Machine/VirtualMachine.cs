@@ -415,20 +415,36 @@ public sealed partial class VirtualMachine : IDisposable
     /// <summary>Stops every vCPU at its next exit and returns once all are parked.</summary>
     public void Pause()
     {
+        if (!TryPause()) throw new InvalidOperationException($"cannot go from {State} to {VmState.Paused} (only from {VmState.Running})");
+    }
+
+    /// <summary>
+    /// Pauses the VM if it runs: every vCPU parked, then the devices and the clocks stood still. False if it was not
+    /// running (checked and changed under one lock, as <see cref="TryResume"/> does), or if it stopped before every vCPU
+    /// parked — a stop sends vCPU threads home without parking, so the wait ends at whichever comes first.
+    /// </summary>
+    public bool TryPause()
+    {
         CountdownEvent parked;
         lock (_stateLock)
         {
-            Transition(VmState.Running, VmState.Paused);
+            if (_state != VmState.Running) return false;
+            _state = VmState.Paused;
             _resumeGate.Reset();
             parked = _parked = new CountdownEvent(_vcpus.Count);
         }
         foreach (var vcpu in _vcpus) vcpu.Kick();
         _throttle.WakeAll();
-        parked.Wait();
+        WaitHandle.WaitAny([parked.WaitHandle, ((IAsyncResult)_stopped.Task).AsyncWaitHandle]);
+        lock (_stateLock)
+        {
+            if (_state != VmState.Paused) return false;
+        }
         // Then the devices: with nothing running, their state stands still (what a migration saves). The clocks
         // stop here too: they resume from this moment.
         foreach (var device in _virtio) device.Pause();
         _pausedClocks = CaptureClocks();
+        return true;
     }
 
     public void Resume()

@@ -70,7 +70,8 @@ public sealed class MigrationSender
             var (rounds, pending) = await PreCopyAsync(log, token);
 
             var downtime = Stopwatch.StartNew();
-            _vm.Pause();
+            if (!_vm.TryPause())
+                throw new MigrationException($"the VM is {_vm.State} on the source: there is nothing to stop and copy");
             paused = true;
             var pause = downtime.Elapsed;
             // What the last round found dirty (and chose not to send while running), and what was dirtied since.
