@@ -31,6 +31,9 @@ public sealed partial class VirtualMachine : IDisposable
     private const uint TssAddress = 0xfffb_d000;
 
     private readonly Kvm.Kvm _kvm;
+    /// <summary>Pause and resume as whole operations: a resume never lands between a pause's state change and its devices
+    /// and clocks standing still. Stop does not take it (it ends a pause's wait instead).</summary>
+    private readonly Lock _pauseResumeLock = new();
     private readonly Vm _vm;
     private readonly GuestRam _ram;
     private readonly List<Vcpu> _vcpus = [];
@@ -425,26 +428,29 @@ public sealed partial class VirtualMachine : IDisposable
     /// </summary>
     public bool TryPause()
     {
-        CountdownEvent parked;
-        lock (_stateLock)
+        lock (_pauseResumeLock)
         {
-            if (_state != VmState.Running) return false;
-            _state = VmState.Paused;
-            _resumeGate.Reset();
-            parked = _parked = new CountdownEvent(_vcpus.Count);
+            CountdownEvent parked;
+            lock (_stateLock)
+            {
+                if (_state != VmState.Running) return false;
+                _state = VmState.Paused;
+                _resumeGate.Reset();
+                parked = _parked = new CountdownEvent(_vcpus.Count);
+            }
+            foreach (var vcpu in _vcpus) vcpu.Kick();
+            _throttle.WakeAll();
+            WaitHandle.WaitAny([parked.WaitHandle, ((IAsyncResult)_stopped.Task).AsyncWaitHandle]);
+            lock (_stateLock)
+            {
+                if (_state != VmState.Paused) return false;
+            }
+            // Then the devices: with nothing running, their state stands still (what a migration saves). The clocks
+            // stop here too: they resume from this moment.
+            foreach (var device in _virtio) device.Pause();
+            _pausedClocks = CaptureClocks();
+            return true;
         }
-        foreach (var vcpu in _vcpus) vcpu.Kick();
-        _throttle.WakeAll();
-        WaitHandle.WaitAny([parked.WaitHandle, ((IAsyncResult)_stopped.Task).AsyncWaitHandle]);
-        lock (_stateLock)
-        {
-            if (_state != VmState.Paused) return false;
-        }
-        // Then the devices: with nothing running, their state stands still (what a migration saves). The clocks
-        // stop here too: they resume from this moment.
-        foreach (var device in _virtio) device.Pause();
-        _pausedClocks = CaptureClocks();
-        return true;
     }
 
     public void Resume()
@@ -456,6 +462,7 @@ public sealed partial class VirtualMachine : IDisposable
     /// between cannot make the resume throw).</summary>
     public bool TryResume()
     {
+        lock (_pauseResumeLock)
         lock (_stateLock)
         {
             if (_handedOver is not null) throw new InvalidOperationException("the VM was handed over to a migration target: it cannot resume here");
