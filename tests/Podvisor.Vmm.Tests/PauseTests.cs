@@ -1,7 +1,6 @@
-using System.Diagnostics;
 using Podvisor.Testing;
 using Podvisor.Vmm.Machine;
-using Podvisor.Vmm.Memory;
+using static Podvisor.Vmm.Tests.CountingGuestProbe;
 
 namespace Podvisor.Vmm.Tests;
 
@@ -23,17 +22,10 @@ public sealed class PauseTests : IDisposable
         return VirtualMachine.Create(new MachineConfig { KernelPath = kernel, MemoryMiB = 16, CommandLine = "" }, _ => { });
     }
 
-    private static uint Counter(VirtualMachine vm) => vm.Memory.ReadValue<uint>(new GuestAddress(TinyPvhGuest.CounterAddress));
-
     private static void WaitForCounting(VirtualMachine vm)
     {
-        var clock = Stopwatch.StartNew();
         uint start = Counter(vm);
-        while (Counter(vm) == start)
-        {
-            if (clock.Elapsed.TotalSeconds > 20) throw new TimeoutException("the guest did not count");
-            Thread.Sleep(5);
-        }
+        WaitFor(() => Counter(vm) != start, "the guest to count");
     }
 
     [Fact]

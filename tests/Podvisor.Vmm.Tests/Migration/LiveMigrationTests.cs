@@ -3,6 +3,7 @@ using Podvisor.Testing;
 using Podvisor.Vmm.Machine;
 using Podvisor.Vmm.Memory;
 using Podvisor.Vmm.Migration;
+using static Podvisor.Vmm.Tests.CountingGuestProbe;
 
 namespace Podvisor.Vmm.Tests.Migration;
 
@@ -37,18 +38,6 @@ public sealed class LiveMigrationTests : IDisposable
         var vm = VirtualMachine.CreateIncoming(config, _ => { });
         _vms.Add(vm);
         return vm;
-    }
-
-    private static uint Counter(VirtualMachine vm) => vm.Memory.ReadValue<uint>(new GuestAddress(TinyPvhGuest.CounterAddress));
-
-    private static void WaitFor(Func<bool> condition, string what, double seconds = 20)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"waited {seconds} s for {what}");
-            Thread.Sleep(5);
-        }
     }
 
     /// <summary>
