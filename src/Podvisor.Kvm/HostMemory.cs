@@ -149,7 +149,7 @@ public sealed unsafe class HostMemory : IDisposable
             manager = new HostMemoryWindow(_base + start, (int)Math.Min(WindowSize, Size - start));
             manager = Interlocked.CompareExchange(ref _windows[window], manager, null) ?? manager;
         }
-        return manager.Memory.Slice((int)(offset % WindowSize), length);
+        return manager.Whole.Slice((int)(offset % WindowSize), length);
     }
 
     /// <summary>Where the 1 GiB windows of <see cref="GetMemory"/> split a range.</summary>

@@ -47,6 +47,18 @@ public sealed class GuestRamTests : IDisposable
     public void AccessOutsideRamIsRefused(ulong address, int length) =>
         Assert.Throws<GuestMemoryException>(() => _ram.GetSpan(new GuestAddress(address), length));
 
+    [Theory]
+    [InlineData(0UL, Low, true)]                                          // all of low RAM
+    [InlineData(GuestRam.HighMemoryStart, Total - Low, true)]               // all of high RAM
+    [InlineData(Low, 0UL, true)]                                          // empty, at the end of low RAM
+    [InlineData(Low - 2, 4UL, false)]                                     // into the hole
+    [InlineData(GuestRam.HighMemoryStart - 1, 2UL, false)]                 // out of the hole
+    [InlineData(0UL, GuestRam.HighMemoryStart + Total, false)]            // spans both regions and the hole
+    [InlineData(GuestRam.HighMemoryStart + Total - Low - 1, 2UL, false)]  // past the end
+    [InlineData(ulong.MaxValue - 2, 8UL, false)]                          // wraps around
+    public void ContainsOnlyRangesInsideOneRegion(ulong address, ulong length, bool inside) =>
+        Assert.Equal(inside, _ram.Contains(address, length));
+
     [Fact]
     public void E820ListsHighRamAndTheLoaderStaysLow()
     {

@@ -110,6 +110,15 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     /// <summary>Guest RAM the host holds in memory now (pages touched and not given back).</summary>
     public ulong ResidentBytes() => _host.ResidentBytes();
 
+    public bool Contains(ulong address, ulong length)
+    {
+        foreach (var region in _regions)       // an array: no enumerator, no interface calls (once per descriptor)
+        {
+            if (address >= region.Start.Value && address <= region.End && length <= region.End - address) return true;
+        }
+        return false;
+    }
+
     /// <summary>Where [address, address+length) lives in the host mapping; it must lie inside one region.</summary>
     private ulong HostOffset(GuestAddress address, int length)
     {

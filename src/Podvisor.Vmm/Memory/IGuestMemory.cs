@@ -10,6 +10,9 @@ public interface IGuestMemory
     /// <summary>The runs of RAM in guest-physical order (a hole below 4 GiB for MMIO when RAM is large).</summary>
     IReadOnlyList<GuestRegion> Regions { get; }
 
+    /// <summary>Whether [address, address+length) lies inside one region of RAM (no overflow past the top).</summary>
+    bool Contains(ulong address, ulong length);
+
     /// <summary>A writable view of [address, address+length): throws <see cref="GuestMemoryException"/> if any byte is not RAM.</summary>
     Span<byte> GetSpan(GuestAddress address, int length);
 

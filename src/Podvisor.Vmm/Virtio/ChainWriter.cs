@@ -17,8 +17,8 @@ public struct ChainWriter
         _memory = memory;
         _chain = chain;
         Remaining = chain.WritableLength;
-        _buffer = chain.Buffers.Count;
-        for (int i = 0; i < chain.Buffers.Count; i++)
+        _buffer = chain.Buffers.Length;
+        for (int i = 0; i < chain.Buffers.Length; i++)
         {
             if (chain.Buffers[i].IsWritable)
             {

@@ -14,10 +14,12 @@ public sealed class DescriptorChain
     /// is the largest queue and keeps a hostile table from costing more than the ring itself could).</summary>
     public const int MaxIndirectDescriptors = 32768;
 
+    private readonly GuestBuffer[] _buffers;
+
     private DescriptorChain(ushort headIndex, GuestBuffer[] buffers)
     {
         HeadIndex = headIndex;
-        Buffers = buffers;
+        _buffers = buffers;
         foreach (var b in buffers)
         {
             if (b.IsWritable) WritableLength += b.Length;
@@ -27,7 +29,8 @@ public sealed class DescriptorChain
 
     public ushort HeadIndex { get; }
 
-    public IReadOnlyList<GuestBuffer> Buffers { get; }
+    /// <summary>The buffers in chain order (a span: the cursors walk it once per buffer, without interface calls).</summary>
+    public ReadOnlySpan<GuestBuffer> Buffers => _buffers;
 
     /// <summary>Bytes the device may read (the request).</summary>
     public uint ReadableLength { get; }
@@ -46,11 +49,12 @@ public sealed class DescriptorChain
     public (GuestAddress Start, uint Length) ContiguousRun(int buffer, uint offset, uint max)
     {
         max = Math.Min(max, MaxRun);
-        var first = Buffers[buffer];
+        var buffers = _buffers;
+        var first = buffers[buffer];
         ulong start = first.Address.Value + offset;
         uint length = Math.Min(max, first.Length - offset);
-        while (length < max && ++buffer < Buffers.Count && Buffers[buffer].Address.Value == start + length)
-            length += Math.Min(max - length, Buffers[buffer].Length);
+        while (length < max && ++buffer < buffers.Length && buffers[buffer].Address.Value == start + length)
+            length += Math.Min(max - length, buffers[buffer].Length);
         return (new GuestAddress(start), length);
     }
 
@@ -64,7 +68,11 @@ public sealed class DescriptorChain
             error = ChainError.HeadOutOfRange;
             return false;
         }
-        var buffers = new List<GuestBuffer>(4);
+        // Collected in a per-thread scratch array, then copied once at their exact count: a 1 MiB block request
+        // has 258 buffers, which a growing list would have reallocated seven times. The scratch grows to the longest
+        // chain a thread has seen, at most MaxIndirectDescriptors (512 KiB).
+        var buffers = t_scratch ??= new GuestBuffer[16];
+        int count = 0;
         ReadOnlySpan<byte> indirectTable = default;
         GuestAddress currentTable = table;
         int tableSize = queueSize, visited = 0;
@@ -106,7 +114,7 @@ public sealed class DescriptorChain
                     error = ChainError.BadIndirectLength;
                     return false;
                 }
-                if (!InsideRam(memory, d.Address, d.Length)) { error = ChainError.DescriptorOutOfRange; return false; }
+                if (!memory.Contains(d.Address, d.Length)) { error = ChainError.DescriptorOutOfRange; return false; }
                 // The table replaces the rest of the chain (an indirect descriptor is alone or last).
                 currentTable = new GuestAddress(d.Address);
                 tableSize = (int)(d.Length / Descriptor.Size);
@@ -117,30 +125,30 @@ public sealed class DescriptorChain
                 continue;
             }
             if (d.Length == 0) { error = ChainError.ZeroLengthBuffer; return false; }
-            if (!InsideRam(memory, d.Address, d.Length)) { error = ChainError.BufferOutOfRange; return false; }
+            // Spans are int-sized: a longer buffer is as unusable as one outside RAM.
+            if (d.Length > int.MaxValue || !memory.Contains(d.Address, d.Length)) { error = ChainError.BufferOutOfRange; return false; }
             if (d.IsWriteOnly) seenWritable = true;
             else if (seenWritable) { error = ChainError.ReadableAfterWritable; return false; }
             total += d.Length;
             if (total > uint.MaxValue) { error = ChainError.ChainTooLarge; return false; }
-            buffers.Add(new GuestBuffer(new GuestAddress(d.Address), d.Length, d.IsWriteOnly));
+            if (count == buffers.Length) t_scratch = buffers = GrowScratch(buffers);
+            buffers[count++] = new GuestBuffer(new GuestAddress(d.Address), d.Length, d.IsWriteOnly);
             if (!d.HasNext) break;
             if (d.Next >= tableSize) { error = ChainError.NextOutOfRange; return false; }
             index = d.Next;
         }
-        chain = new DescriptorChain(head, [.. buffers]);
+        chain = new DescriptorChain(head, buffers.AsSpan(0, count).ToArray());
         error = default;
         return true;
     }
 
-    private static bool InsideRam(IGuestMemory memory, ulong address, uint length)
+    [ThreadStatic] private static GuestBuffer[]? t_scratch;
+
+    private static GuestBuffer[] GrowScratch(GuestBuffer[] scratch)
     {
-        if (length > int.MaxValue || address > ulong.MaxValue - length) return false;
-        var regions = memory.Regions;
-        for (int i = 0; i < regions.Count; i++)         // not foreach: no enumerator allocated per buffer
-        {
-            if (address >= regions[i].Start.Value && address + length <= regions[i].End) return true;
-        }
-        return false;
+        var grown = new GuestBuffer[scratch.Length * 2];
+        scratch.CopyTo(grown, 0);
+        return grown;
     }
 
     /// <summary>A cursor over the readable buffers.</summary>

@@ -103,6 +103,26 @@ public abstract class VirtioBlockTests : IDisposable
     }
 
     [Fact]
+    public void ALargeReadFillsEachOfItsBuffersInOrder()
+    {
+        // 112 KiB in 14 buffers with gaps between them: each gets its own part of the disk.
+        const int Buffers = 14, Size = 8192, Sectors = Buffers * Size / 512;
+        var (device, driver, transport) = Attach(Image(Sectors + 8, i => (byte)(i * 31 + i / 512)));
+        ulong At(int i) => 0x40000 + (ulong)i * (Size + 4096);
+        WriteHeader(BlockRequestType.In, 8);
+        ushort head = driver.AddChain([(Header, 16, false), .. Enumerable.Range(0, Buffers).Select(i => (At(i), (uint)Size, true)), (Status, 1, true)]);
+        Notify(transport);
+        Assert.Equal([(head, (uint)(Buffers * Size + 1))], driver.TakeUsed());
+        Assert.Equal(BlockStatus.Ok, StatusByte);
+        Assert.Equal(1, device.Reads);
+        for (int i = 0; i < Buffers; i++)
+        {
+            int from = 8 * 512 + i * Size;
+            Assert.Equal(Enumerable.Range(from, Size).Select(b => (byte)(b * 31 + b / 512)), _ram.GetReadOnlySpan(new GuestAddress(At(i)), Size).ToArray());
+        }
+    }
+
+    [Fact]
     public void WritesReachTheImageAndFlushSucceeds()
     {
         string path = Image(8);

@@ -89,8 +89,26 @@ public sealed class VirtqueueTests : IDisposable
         ushort head = _driver.AddIndirectChain(new GuestAddress(0x8000), (0x10000, 16, false), (0x11000, 4096, true), (0x12000, 1, true));
         Assert.True(_queue.TryPop(out var chain));
         Assert.Equal(head, chain.HeadIndex);
-        Assert.Equal(3, chain.Buffers.Count);
+        Assert.Equal(3, chain.Buffers.Length);
         Assert.Equal(4097u, chain.WritableLength);
+    }
+
+    [Fact]
+    public void ALongIndirectChainKeepsEveryBufferInOrderAndTheNextChainOnlyItsOwn()
+    {
+        // 258 buffers (a 1 MiB request of scattered pages), then a short chain: the parser's scratch space grows for
+        // the first and must not leak its buffers into the second.
+        var buffers = new (ulong, uint, bool)[258];
+        buffers[0] = (0x10000, 16, false);
+        for (int i = 1; i < 257; i++) buffers[i] = (0x20000 + (ulong)i * 0x400, 512, true);
+        buffers[257] = (0x12000, 1, true);
+        _driver.AddIndirectChain(new GuestAddress(0x8000), buffers);
+        _driver.AddChain((0x10000, 16, false), (0x12000, 1, true));
+        Assert.True(_queue.TryPop(out var chain));
+        Assert.Equal(buffers.Select(b => new GuestBuffer(new(b.Item1), b.Item2, b.Item3)), chain.Buffers.ToArray());
+        Assert.Equal(256u * 512 + 1, chain.WritableLength);
+        Assert.True(_queue.TryPop(out var next));
+        Assert.Equal([new GuestBuffer(new(0x10000), 16, false), new(new(0x12000), 1, true)], next.Buffers.ToArray());
     }
 
     [Fact]
