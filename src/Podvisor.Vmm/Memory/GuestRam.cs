@@ -114,7 +114,7 @@ public sealed class GuestRam : IGuestMemory, IDisposable
     {
         foreach (var region in _regions)       // an array: no enumerator, no interface calls (once per descriptor)
         {
-            if (address >= region.Start.Value && address <= region.End && length <= region.End - address) return true;
+            if (region.Contains(address, length)) return true;
         }
         return false;
     }
@@ -126,7 +126,7 @@ public sealed class GuestRam : IGuestMemory, IDisposable
         {
             foreach (var region in _regions)
             {
-                if (address.Value >= region.Start.Value && address.Value <= region.End && (ulong)length <= region.End - address.Value)
+                if (region.Contains(address.Value, (ulong)length))
                     return region.HostOffset + (address.Value - region.Start.Value);
             }
         }

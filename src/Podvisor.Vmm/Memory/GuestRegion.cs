@@ -9,4 +9,7 @@ public readonly record struct GuestRegion(GuestAddress Start, ulong Size, ulong 
     public ulong End => Start.Value + Size;
 
     public bool Contains(ulong address) => address >= Start.Value && address < End;
+
+    /// <summary>Whether all of [address, address+length) lies in this region (written so that nothing overflows).</summary>
+    public bool Contains(ulong address, ulong length) => address >= Start.Value && address <= End && length <= End - address;
 }
